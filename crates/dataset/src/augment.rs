@@ -1,0 +1,287 @@
+//! The report's four views of a training image, made on the fly.
+//!
+//! Randomness comes from `(seed, epoch, index)` alone, so the same run gives
+//! the same images whatever the number of loader workers or the order in
+//! which they fetch.
+
+use burn::config::Config;
+use burn::data::dataset::{Dataset, DatasetError};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::{Hanzi12Item, PIXELS, SIDE};
+
+/// One view of an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Augment {
+    /// The image as it is.
+    Plain,
+    /// Shifted by (dx, dy), each in `-max_shift..=max_shift`; background fills in.
+    Translate,
+    /// A `crop` x `crop` window at a random position, pasted into the middle
+    /// of an empty canvas: the character is cut and re-centred.
+    Crop,
+    /// `noise_pixels` random pixels set to ink and as many to background.
+    Noise,
+}
+
+impl Augment {
+    /// The four views, in the report's order.
+    pub const ALL: [Augment; 4] = [Augment::Plain, Augment::Translate, Augment::Crop, Augment::Noise];
+
+    /// This view of `image` (row-major `SIDE` x `SIDE`, any convention where
+    /// 0.0 is background).
+    pub fn apply(self, image: &[f32], config: &AugmentConfig, rng: &mut StdRng) -> Vec<f32> {
+        match self {
+            Augment::Plain => image.to_vec(),
+            Augment::Translate => {
+                let m = config.max_shift as i32;
+                let dx = rng.random_range(-m..=m);
+                let dy = rng.random_range(-m..=m);
+                translate(image, dx as isize, dy as isize)
+            }
+            Augment::Crop => {
+                let free = SIDE - config.crop;
+                let (x0, y0) = (rng.random_range(0..=free), rng.random_range(0..=free));
+                crop_recentre(image, config.crop, x0, y0)
+            }
+            Augment::Noise => {
+                let mut out = image.to_vec();
+                for value in [1.0, 0.0] {
+                    for _ in 0..config.noise_pixels {
+                        out[rng.random_range(0..PIXELS)] = value;
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// How training items are augmented in each epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AugmentScheme {
+    /// Every image once per view per epoch: an epoch is 4N items, as in the report.
+    #[default]
+    Views4,
+    /// One view drawn per item per epoch: an epoch is N items.
+    Random,
+    /// No augmentation (validation, evaluation).
+    None,
+}
+
+impl std::str::FromStr for AugmentScheme {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "views4" => Ok(AugmentScheme::Views4),
+            "random" => Ok(AugmentScheme::Random),
+            "none" => Ok(AugmentScheme::None),
+            other => Err(format!("unknown augmentation '{other}' (expected views4, random or none)")),
+        }
+    }
+}
+
+impl std::fmt::Display for AugmentScheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            AugmentScheme::Views4 => "views4",
+            AugmentScheme::Random => "random",
+            AugmentScheme::None => "none",
+        })
+    }
+}
+
+/// The augmentation settings; the defaults are the report's.
+#[derive(Config, Debug, PartialEq)]
+pub struct AugmentConfig {
+    #[config(default = "AugmentScheme::Views4")]
+    pub scheme: AugmentScheme,
+    /// Largest shift of `Translate`, in pixels.
+    #[config(default = 2)]
+    pub max_shift: usize,
+    /// Side of the `Crop` window (22 leaves a 3-pixel border).
+    #[config(default = 22)]
+    pub crop: usize,
+    /// Pixels set to ink, and as many to background, by `Noise`.
+    #[config(default = 5)]
+    pub noise_pixels: usize,
+}
+
+/// A dataset seen through the augmentation scheme. Each index counts its own
+/// visits, and the n-th visit of an index is epoch `first_epoch + n`: the
+/// loader fetches every index once per epoch, so the epoch is known without
+/// any hook into the training loop.
+///
+/// With [`shuffled`](Augmented::shuffled), position `i` of epoch `e` is a
+/// fixed pseudo-random permutation of the items for that epoch, so the data
+/// order, like the views, is a function of `(seed, epoch)` and a resumed run
+/// sees exactly what the uninterrupted run would have.
+pub struct Augmented<D> {
+    inner: D,
+    config: AugmentConfig,
+    seed: u64,
+    first_epoch: u64,
+    shuffle: bool,
+    visits: Vec<AtomicU64>,
+}
+
+impl<D: Dataset<Hanzi12Item>> Augmented<D> {
+    pub fn new(inner: D, config: AugmentConfig, seed: u64) -> Self {
+        let len = match config.scheme {
+            AugmentScheme::Views4 => inner.len() * Augment::ALL.len(),
+            AugmentScheme::Random | AugmentScheme::None => inner.len(),
+        };
+        Augmented {
+            inner,
+            config,
+            seed,
+            first_epoch: 0,
+            shuffle: false,
+            visits: (0..len).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    /// Starts counting epochs at `epoch` (0-based), so a resumed run sees the
+    /// images the uninterrupted run would have seen.
+    pub fn starting_at_epoch(mut self, epoch: u64) -> Self {
+        self.first_epoch = epoch;
+        self
+    }
+
+    /// Visits the items in a new order every epoch (use instead of the
+    /// loader's shuffle, whose order a resumed run cannot reproduce).
+    pub fn shuffled(mut self) -> Self {
+        self.shuffle = true;
+        self
+    }
+
+    /// Item `index` as seen in `epoch`: a pure function of its arguments.
+    pub fn view(&self, index: usize, epoch: u64) -> Result<Hanzi12Item, DatasetError> {
+        let n = self.inner.len();
+        let index = if self.shuffle {
+            permute(index as u64, self.visits.len() as u64, mix(self.seed, epoch, u64::MAX)) as usize
+        } else {
+            index
+        };
+        let mut rng = StdRng::seed_from_u64(mix(self.seed, epoch, index as u64));
+        let (base, view) = match self.config.scheme {
+            AugmentScheme::None => (index, Augment::Plain),
+            AugmentScheme::Views4 => (index % n, Augment::ALL[index / n]),
+            AugmentScheme::Random => (index, Augment::ALL[rng.random_range(0..Augment::ALL.len())]),
+        };
+        let mut item = self.inner.get(base)?;
+        if view != Augment::Plain {
+            item.image = view.apply(&item.image, &self.config, &mut rng);
+        }
+        Ok(item)
+    }
+}
+
+impl<D: Dataset<Hanzi12Item>> Dataset<Hanzi12Item> for Augmented<D> {
+    fn get(&self, index: usize) -> Result<Hanzi12Item, DatasetError> {
+        let epoch = self.first_epoch + self.visits[index].fetch_add(1, Ordering::Relaxed);
+        self.view(index, epoch)
+    }
+
+    fn len(&self) -> usize {
+        self.visits.len()
+    }
+}
+
+/// SplitMix64 over the three numbers: nearby inputs give unrelated seeds.
+fn mix(seed: u64, epoch: u64, index: u64) -> u64 {
+    let mut z = seed
+        ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ index.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A bijection of `0..n` chosen by `key`: a four-round Feistel network over
+/// the smallest even-bit domain holding `n`, walking cycles until the value
+/// falls inside `0..n`. Stateless, so any position maps in O(1) expected time.
+pub fn permute(index: u64, n: u64, key: u64) -> u64 {
+    debug_assert!(index < n);
+    let bits = (64 - n.saturating_sub(1).leading_zeros()).max(2).div_ceil(2);
+    let mask = (1u64 << bits) - 1;
+    let mut x = index;
+    loop {
+        let (mut left, mut right) = (x >> bits, x & mask);
+        for round in 0..4 {
+            let f = mix(key, round, right) & mask;
+            (left, right) = (right, left ^ f);
+        }
+        x = (left << bits) | right;
+        if x < n {
+            return x;
+        }
+    }
+}
+
+/// `image` shifted right by `dx` and down by `dy`; what leaves the frame is lost.
+pub fn translate(image: &[f32], dx: isize, dy: isize) -> Vec<f32> {
+    let mut out = vec![0.0; PIXELS];
+    let side = SIDE as isize;
+    for y in 0..side {
+        let sy = y - dy;
+        if !(0..side).contains(&sy) {
+            continue;
+        }
+        for x in 0..side {
+            let sx = x - dx;
+            if (0..side).contains(&sx) {
+                out[(y * side + x) as usize] = image[(sy * side + sx) as usize];
+            }
+        }
+    }
+    out
+}
+
+/// The `crop` x `crop` window at (x0, y0), pasted in the middle of an empty canvas.
+pub fn crop_recentre(image: &[f32], crop: usize, x0: usize, y0: usize) -> Vec<f32> {
+    let mut out = vec![0.0; PIXELS];
+    let border = (SIDE - crop) / 2;
+    for y in 0..crop {
+        let src = (y0 + y) * SIDE + x0;
+        let dst = (border + y) * SIDE + border;
+        out[dst..dst + crop].copy_from_slice(&image[src..src + crop]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permute_is_a_bijection_for_any_size() {
+        for n in [1u64, 2, 3, 7, 64, 100, 1000, 20_928] {
+            let mut seen = vec![false; n as usize];
+            for i in 0..n {
+                let j = permute(i, n, 99) as usize;
+                assert!(!seen[j], "n {n}: {j} twice");
+                seen[j] = true;
+            }
+        }
+        let a: Vec<u64> = (0..50).map(|i| permute(i, 50, 1)).collect();
+        let b: Vec<u64> = (0..50).map(|i| permute(i, 50, 2)).collect();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn translate_and_crop_move_pixels_where_expected() {
+        let mut image = vec![0.0; PIXELS];
+        image[10 * SIDE + 10] = 1.0;
+        let moved = translate(&image, 2, -1);
+        assert_eq!(moved[9 * SIDE + 12], 1.0);
+        assert_eq!(moved.iter().sum::<f32>(), 1.0);
+        assert_eq!(translate(&image, 20, 0).iter().sum::<f32>(), 0.0);
+        let cropped = crop_recentre(&image, 22, 5, 5);
+        assert_eq!(cropped[8 * SIDE + 8], 1.0);
+    }
+}

@@ -1,0 +1,102 @@
+//! Bytes to pixels: any BMP or PNG, to a 28x28 image in the ink convention.
+
+use image::imageops::FilterType;
+use image::{ImageReader, Limits};
+use std::io::Cursor;
+
+use crate::{PIXELS, SIDE};
+
+/// A decoded image and whether it had to be resized to 28x28.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// `PIXELS` values, row-major, ink = 1.0, background = 0.0.
+    pub image: Vec<f32>,
+    /// The file was not 28x28 and was resized (documented policy: resize, and
+    /// say so once per data folder).
+    pub resized: bool,
+}
+
+/// Largest side accepted: anything bigger is not a character image, and a
+/// forged header must not make the decoder allocate gigabytes.
+const MAX_SIDE: u32 = 4096;
+
+/// Decodes BMP (1-bit palette like the course files, 8-bit grey, RGB) or PNG
+/// bytes. Colour is converted to grey, transparency is composed over white,
+/// then the grey level is turned into ink: black ink on white paper gives
+/// ink = 1.0 on 0.0. Any bytes give an image or an error, never a panic.
+pub fn decode_image(bytes: &[u8]) -> Result<Decoded, String> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    if reader.format().is_none() {
+        return Err("not a BMP or PNG file".to_string());
+    }
+    let picture = reader.decode().map_err(|e| e.to_string())?;
+    if picture.width() == 0 || picture.height() == 0 {
+        return Err("image has no pixels".to_string());
+    }
+    let grey_alpha = picture.to_luma_alpha8();
+    let mut grey = image::GrayImage::new(grey_alpha.width(), grey_alpha.height());
+    for (dst, src) in grey.pixels_mut().zip(grey_alpha.pixels()) {
+        let [value, alpha] = src.0;
+        let on_white = (value as u32 * alpha as u32 + 255 * (255 - alpha as u32)) / 255;
+        dst.0 = [on_white as u8];
+    }
+    let resized = grey.width() != SIDE as u32 || grey.height() != SIDE as u32;
+    if resized {
+        grey = image::imageops::resize(&grey, SIDE as u32, SIDE as u32, FilterType::Triangle);
+    }
+    let image: Vec<f32> = grey.pixels().map(|p| 1.0 - p.0[0] as f32 / 255.0).collect();
+    debug_assert_eq!(image.len(), PIXELS);
+    Ok(Decoded { image, resized })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_bytes(img: image::DynamicImage) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn grey_png_becomes_ink() {
+        let mut g = image::GrayImage::from_pixel(28, 28, image::Luma([255]));
+        g.put_pixel(3, 5, image::Luma([0]));
+        let d = decode_image(&png_bytes(g.into())).unwrap();
+        assert!(!d.resized);
+        assert_eq!(d.image[5 * 28 + 3], 1.0);
+        assert_eq!(d.image.iter().filter(|&&v| v > 0.0).count(), 1);
+    }
+
+    #[test]
+    fn rgb_is_converted_and_large_images_resized() {
+        let img = image::RgbImage::from_pixel(56, 56, image::Rgb([0, 0, 0]));
+        let d = decode_image(&png_bytes(img.into())).unwrap();
+        assert!(d.resized);
+        assert_eq!(d.image.len(), PIXELS);
+        assert!(d.image.iter().all(|&v| v > 0.99));
+    }
+
+    #[test]
+    fn transparent_background_is_paper() {
+        let img = image::RgbaImage::from_pixel(28, 28, image::Rgba([0, 0, 0, 0]));
+        let d = decode_image(&png_bytes(img.into())).unwrap();
+        assert!(d.image.iter().all(|&v| v == 0.0));
+    }
+
+    #[test]
+    fn garbage_and_truncated_files_are_errors() {
+        assert!(decode_image(b"").is_err());
+        assert!(decode_image(b"hello, this is not an image").is_err());
+        let png = png_bytes(image::GrayImage::new(28, 28).into());
+        assert!(decode_image(&png[..png.len() / 2]).is_err());
+    }
+}

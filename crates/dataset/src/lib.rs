@@ -1,0 +1,54 @@
+//! The Hanzi12 data: the course's image folders and the project's synthetic
+//! handwriting, as a Burn [`Dataset`](burn::data::dataset::Dataset) of
+//! [`Hanzi12Item`]s, with the course's augmentations done on the fly.
+
+/// The twelve characters; class `k` (folder `k+1`) is `CHARACTERS[k]`.
+pub const CHARACTERS: [char; 12] = ['博', '学', '笃', '志', '切', '问', '近', '思', '自', '由', '无', '用'];
+/// Number of classes.
+pub const NUM_CLASSES: usize = CHARACTERS.len();
+/// Images are `SIDE` x `SIDE` pixels.
+pub const SIDE: usize = 28;
+/// Pixels in one image.
+pub const PIXELS: usize = SIDE * SIDE;
+
+/// One image with its label.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hanzi12Item {
+    /// `PIXELS` values in row-major order, ink = 1.0, background = 0.0.
+    pub image: Vec<f32>,
+    /// Class index, 0..12.
+    pub label: usize,
+    /// `CHARACTERS[label]`.
+    pub character: char,
+    /// Where the image came from: a file path, or `synth:<seed>/<class>/<n>`.
+    pub source: String,
+}
+
+mod augment;
+mod batcher;
+pub mod bmp;
+mod decode;
+mod error;
+mod folder;
+pub mod sheet;
+pub mod synth;
+
+pub use augment::{Augment, AugmentConfig, AugmentScheme, Augmented, crop_recentre, permute, translate};
+pub use batcher::{Hanzi12Batch, Hanzi12Batcher, PixelConvention};
+pub use bmp::encode_bmp_1bit;
+pub use decode::{Decoded, decode_image};
+pub use error::DataError;
+pub use folder::{DEFAULT_VALID_RATIO, Hanzi12};
+pub use sheet::contact_sheet;
+pub use synth::{SynthConfig, SyntheticHanzi12};
+
+use std::path::PathBuf;
+
+/// Real handwriting for tests and benchmarks: `$HANZI12_DATA` if set, else
+/// `../shared/hanzi12/train` beside the workspace, if either exists. The data
+/// has no license, so it is read from there and never copied into the repo.
+pub fn real_data_root() -> Option<PathBuf> {
+    let from_env = std::env::var_os("HANZI12_DATA").map(PathBuf::from);
+    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/hanzi12/train");
+    [from_env, Some(beside)].into_iter().flatten().find(|p| p.is_dir())
+}

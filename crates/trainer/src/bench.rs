@@ -1,0 +1,149 @@
+//! `bench`: throughput and memory of training, inference and the data
+//! pipeline, measured after a warm-up. Figures only; nothing is asserted.
+
+use anyhow::Result;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use dataset::{AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, PIXELS, SIDE, decode_image};
+use models::{MODEL_NAMES, ModelConfig, ModelOptions, Network};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use std::time::Instant;
+
+use crate::backend::Backend;
+
+/// Batch of the large-batch inference figure.
+const INFER_BATCH: usize = 256;
+
+#[derive(Debug, serde::Serialize)]
+pub struct Figures {
+    pub model: String,
+    pub backend: String,
+    pub batch: usize,
+    pub train_img_per_s: f64,
+    pub infer_img_per_s: f64,
+    pub infer_batch: usize,
+    pub infer_batch1_img_per_s: f64,
+    pub latency_ms: f64,
+    pub data_img_per_s: f64,
+    pub decode_img_per_s: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// Random binary images at the real data's ink density, and labels.
+fn random_batch(size: usize, device: &Device, rng: &mut StdRng) -> Hanzi12Batch {
+    let pixels: Vec<f32> = (0..size * PIXELS).map(|_| (rng.random::<f32>() < 0.11) as u8 as f32).collect();
+    let targets: Vec<i64> = (0..size).map(|_| rng.random_range(0..12)).collect();
+    Hanzi12Batch {
+        images: Tensor::from_data(TensorData::new(pixels, [size, 1, SIDE, SIDE]), device),
+        targets: Tensor::from_data(TensorData::new(targets, [size]), device),
+    }
+}
+
+/// Training images per second: forward, backward and Adam step.
+fn train_throughput(config: &ModelConfig, device: &Device, batch: usize, steps: usize) -> f64 {
+    let device = device.clone().autodiff();
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut model = config.init(&device);
+    let mut optim = AdamConfig::new().init();
+    let batches: Vec<Hanzi12Batch> = (0..4).map(|_| random_batch(batch, &device, &mut rng)).collect();
+    let mut step = |model: Network, i: usize| {
+        let loss = model.classify(batches[i % batches.len()].clone()).loss;
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        optim.step(1e-3, model, grads)
+    };
+    for i in 0..3 {
+        model = step(model, i);
+    }
+    sync(&model, &device);
+    let started = Instant::now();
+    for i in 0..steps {
+        model = step(model, i);
+    }
+    sync(&model, &device);
+    (steps * batch) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Waits for queued work (GPU backends run asynchronously) by reading a value back.
+fn sync(model: &Network, device: &Device) {
+    let probe = Tensor::<4>::zeros([1, 1, SIDE, SIDE], device);
+    let _ = model.forward(probe).into_data();
+}
+
+/// Inference images per second at `batch`.
+fn infer_throughput(model: &Network, device: &Device, batch: usize, seconds: f64) -> f64 {
+    let mut rng = StdRng::seed_from_u64(2);
+    let images = random_batch(batch, device, &mut rng).images;
+    for _ in 0..3 {
+        let _ = model.forward(images.clone()).into_data();
+    }
+    let started = Instant::now();
+    let mut done = 0;
+    while started.elapsed().as_secs_f64() < seconds || done == 0 {
+        let _ = model.forward(images.clone()).into_data();
+        done += batch;
+    }
+    done as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Images per second through the training pipeline: views4 augmentation and
+/// batching into tensors; and decoding of course-style BMP files.
+fn data_throughput(data: &Hanzi12, batch: usize, device: &Device) -> (f64, f64) {
+    let augmented = Augmented::new(data.clone(), AugmentConfig::new(), 3).shuffled();
+    let batcher = Hanzi12Batcher::default();
+    let n = augmented.len().min(20_000);
+    let started = Instant::now();
+    let mut items: Vec<Hanzi12Item> = Vec::with_capacity(batch);
+    for i in 0..n {
+        items.push(augmented.get(i).expect("in-memory item"));
+        if items.len() == batch || i + 1 == n {
+            let _: Hanzi12Batch = batcher.batch(std::mem::take(&mut items), device);
+        }
+    }
+    let augment = n as f64 / started.elapsed().as_secs_f64();
+
+    let files: Vec<Vec<u8>> = data.items().iter().take(2000).map(|item| dataset::bmp::encode_bmp_1bit(&item.image)).collect();
+    let started = Instant::now();
+    for bytes in &files {
+        decode_image(bytes).expect("encoded BMP decodes");
+    }
+    (augment, files.len() as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Peak resident memory of this process so far, in MB (Linux).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+pub fn bench(models: &[String], backend: Backend, batch: usize, steps: usize, data: &Hanzi12) -> Result<Vec<Figures>> {
+    let device = backend.device()?;
+    let names: Vec<&str> = if models.iter().any(|m| m == "all") { MODEL_NAMES.to_vec() } else { models.iter().map(String::as_str).collect() };
+    let (data_img_per_s, decode_img_per_s) = data_throughput(data, batch, &device);
+    let mut out = Vec::new();
+    for name in names {
+        let config = ModelConfig::from_name(name, &ModelOptions::default()).map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
+        let train_img_per_s = train_throughput(&config, &device, batch, steps);
+        let model = config.init(&device);
+        let infer_img_per_s = infer_throughput(&model, &device, INFER_BATCH, 2.0);
+        let infer_batch1_img_per_s = infer_throughput(&model, &device, 1, 1.0);
+        out.push(Figures {
+            model: name.to_string(),
+            backend: backend.to_string(),
+            batch,
+            train_img_per_s,
+            infer_img_per_s,
+            infer_batch: INFER_BATCH,
+            infer_batch1_img_per_s,
+            latency_ms: 1000.0 / infer_batch1_img_per_s,
+            data_img_per_s,
+            decode_img_per_s,
+            peak_rss_mb: peak_rss_mb(),
+        });
+    }
+    Ok(out)
+}

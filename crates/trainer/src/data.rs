@@ -1,0 +1,90 @@
+//! Where training data comes from: a class-folder root, or the built-in
+//! synthetic handwriting when there is none.
+
+use anyhow::Result;
+use burn::data::dataset::Dataset;
+use dataset::synth::{SynthConfig, SyntheticHanzi12};
+use dataset::Hanzi12;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Images per class of the built-in synthetic set, as in the course set.
+pub const SYNTH_PER_CLASS: usize = 620;
+/// Where users put the course data.
+pub const DEFAULT_DATA_DIR: &str = "data/train";
+
+/// The data a run trained on, saved in its config.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum DataSource {
+    /// A class-folder root `<root>/<k>/<n>.bmp`.
+    Folder { path: PathBuf },
+    /// The built-in synthetic handwriting.
+    Synthetic { per_class: usize, seed: u64 },
+}
+
+impl DataSource {
+    /// `--data` if given, else `data/train` if it exists, else the built-in
+    /// synthetic set (said in one line, with how to use real data).
+    pub fn resolve(data: Option<&Path>, seed: u64) -> DataSource {
+        if let Some(path) = data {
+            return DataSource::Folder { path: path.to_path_buf() };
+        }
+        if Path::new(DEFAULT_DATA_DIR).is_dir() {
+            return DataSource::Folder {
+                path: PathBuf::from(DEFAULT_DATA_DIR),
+            };
+        }
+        println!(
+            "no --data given and no {DEFAULT_DATA_DIR}/: training on {SYNTH_PER_CLASS} built-in synthetic images per class \
+             (put the course set in {DEFAULT_DATA_DIR}/<k>/<n>.bmp or pass --data DIR to use real handwriting)"
+        );
+        DataSource::Synthetic {
+            per_class: SYNTH_PER_CLASS,
+            seed,
+        }
+    }
+
+    /// All images of the source, in memory.
+    pub fn load(&self) -> Result<Hanzi12> {
+        match self {
+            DataSource::Folder { path } => {
+                let data = Hanzi12::open(path)?;
+                for note in data.notes() {
+                    println!("note: {note}");
+                }
+                Ok(data)
+            }
+            DataSource::Synthetic { per_class, seed } => Ok(synthetic(*per_class, *seed)),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            DataSource::Folder { path } => path.display().to_string(),
+            DataSource::Synthetic { per_class, seed } => format!("synthetic ({per_class} per class, seed {seed})"),
+        }
+    }
+}
+
+/// The synthetic set rendered into memory, in class order like a folder, so
+/// that splits and augmentation treat it exactly as real data.
+pub fn synthetic(per_class: usize, seed: u64) -> Hanzi12 {
+    let synth = SyntheticHanzi12::new(SynthConfig::new(), per_class, seed);
+    let items = std::thread::scope(|scope| {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = synth.len().div_ceil(workers);
+        let handles: Vec<_> = (0..workers)
+            .map(|w| {
+                let synth = &synth;
+                scope.spawn(move || {
+                    (w * chunk..((w + 1) * chunk).min(synth.len()))
+                        .map(|i| synth.get(i).expect("synthetic items always render"))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("render thread")).collect()
+    });
+    Hanzi12::from_items(items)
+}
