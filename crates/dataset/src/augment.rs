@@ -29,7 +29,12 @@ pub enum Augment {
 
 impl Augment {
     /// The four views, in the report's order.
-    pub const ALL: [Augment; 4] = [Augment::Plain, Augment::Translate, Augment::Crop, Augment::Noise];
+    pub const ALL: [Augment; 4] = [
+        Augment::Plain,
+        Augment::Translate,
+        Augment::Crop,
+        Augment::Noise,
+    ];
 
     /// This view of `image` (row-major `SIDE` x `SIDE`, any convention where
     /// 0.0 is background).
@@ -80,7 +85,9 @@ impl std::str::FromStr for AugmentScheme {
             "views4" => Ok(AugmentScheme::Views4),
             "random" => Ok(AugmentScheme::Random),
             "none" => Ok(AugmentScheme::None),
-            other => Err(format!("unknown augmentation '{other}' (expected views4, random or none)")),
+            other => Err(format!(
+                "unknown augmentation '{other}' (expected views4, random or none)"
+            )),
         }
     }
 }
@@ -163,7 +170,11 @@ impl<D: Dataset<Hanzi12Item>> Augmented<D> {
     pub fn view(&self, index: usize, epoch: u64) -> Result<Hanzi12Item, DatasetError> {
         let n = self.inner.len();
         let index = if self.shuffle {
-            permute(index as u64, self.visits.len() as u64, mix(self.seed, epoch, u64::MAX)) as usize
+            permute(
+                index as u64,
+                self.visits.len() as u64,
+                mix(self.seed, epoch, u64::MAX),
+            ) as usize
         } else {
             index
         };
@@ -207,7 +218,9 @@ fn mix(seed: u64, epoch: u64, index: u64) -> u64 {
 /// falls inside `0..n`. Stateless, so any position maps in O(1) expected time.
 pub fn permute(index: u64, n: u64, key: u64) -> u64 {
     debug_assert!(index < n);
-    let bits = (64 - n.saturating_sub(1).leading_zeros()).max(2).div_ceil(2);
+    let bits = (64 - n.saturating_sub(1).leading_zeros())
+        .max(2)
+        .div_ceil(2);
     let mask = (1u64 << bits) - 1;
     let mut x = index;
     loop {

@@ -46,7 +46,10 @@ impl Hanzi12Batcher {
                 PixelConvention::Raw => pixels.extend(item.image.iter().map(|v| 1.0 - v)),
             }
         }
-        Tensor::from_data(TensorData::new(pixels, [items.len(), 1, SIDE, SIDE]), device)
+        Tensor::from_data(
+            TensorData::new(pixels, [items.len(), 1, SIDE, SIDE]),
+            device,
+        )
     }
 }
 

@@ -3,7 +3,9 @@
 //! [`Hanzi12Item`]s, with the course's augmentations done on the fly.
 
 /// The twelve characters; class `k` (folder `k+1`) is `CHARACTERS[k]`.
-pub const CHARACTERS: [char; 12] = ['博', '学', '笃', '志', '切', '问', '近', '思', '自', '由', '无', '用'];
+pub const CHARACTERS: [char; 12] = [
+    '博', '学', '笃', '志', '切', '问', '近', '思', '自', '由', '无', '用',
+];
 /// Number of classes.
 pub const NUM_CLASSES: usize = CHARACTERS.len();
 /// Images are `SIDE` x `SIDE` pixels.
@@ -33,7 +35,9 @@ mod folder;
 pub mod sheet;
 pub mod synth;
 
-pub use augment::{Augment, AugmentConfig, AugmentScheme, Augmented, crop_recentre, permute, translate};
+pub use augment::{
+    Augment, AugmentConfig, AugmentScheme, Augmented, crop_recentre, permute, translate,
+};
 pub use batcher::{Hanzi12Batch, Hanzi12Batcher, PixelConvention};
 pub use bmp::encode_bmp_1bit;
 pub use decode::{Decoded, decode_image};
@@ -50,5 +54,8 @@ use std::path::PathBuf;
 pub fn real_data_root() -> Option<PathBuf> {
     let from_env = std::env::var_os("HANZI12_DATA").map(PathBuf::from);
     let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/hanzi12/train");
-    [from_env, Some(beside)].into_iter().flatten().find(|p| p.is_dir())
+    [from_env, Some(beside)]
+        .into_iter()
+        .flatten()
+        .find(|p| p.is_dir())
 }

@@ -30,7 +30,11 @@ fn write_synthetic(dir: &Path, per_class: usize) {
         let class_dir = dir.join((item.label + 1).to_string());
         std::fs::create_dir_all(&class_dir).unwrap();
         let n = i % per_class + 1;
-        std::fs::write(class_dir.join(format!("{n}.bmp")), bmp::encode_bmp_1bit(&item.image)).unwrap();
+        std::fs::write(
+            class_dir.join(format!("{n}.bmp")),
+            bmp::encode_bmp_1bit(&item.image),
+        )
+        .unwrap();
     }
 }
 
@@ -48,11 +52,23 @@ fn classes_are_numbered_folders_in_numeric_order() {
     }
     for item in data.items() {
         assert_eq!(item.character, CHARACTERS[item.label]);
-        let folder = Path::new(&item.source).parent().unwrap().file_name().unwrap();
+        let folder = Path::new(&item.source)
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap();
         assert_eq!(folder.to_str().unwrap(), (item.label + 1).to_string());
     }
-    assert!(data.items().iter().any(|i| i.label == 1 && i.character == '学'));
-    assert!(data.items().iter().any(|i| i.source.contains("/10/") && i.character == '由'));
+    assert!(
+        data.items()
+            .iter()
+            .any(|i| i.label == 1 && i.character == '学')
+    );
+    assert!(
+        data.items()
+            .iter()
+            .any(|i| i.source.contains("/10/") && i.character == '由')
+    );
 }
 
 #[test]
@@ -61,7 +77,11 @@ fn images_are_binary_with_about_eleven_percent_ink() {
     let mut total = 0usize;
     for item in data.items() {
         assert_eq!(item.image.len(), PIXELS);
-        assert!(item.image.iter().all(|&v| v == 0.0 || v == 1.0), "{}", item.source);
+        assert!(
+            item.image.iter().all(|&v| v == 0.0 || v == 1.0),
+            "{}",
+            item.source
+        );
         total += ink(&item.image);
     }
     let fraction = total as f64 / (data.len() * PIXELS) as f64;
@@ -156,13 +176,37 @@ fn split_is_per_class_deterministic_and_disjoint() {
     if *real && data.len() == 12 * 520 {
         assert_eq!(valid.class_counts(), [84; 12]);
     }
-    let train_sources: std::collections::HashSet<_> = train.items().iter().map(|i| &i.source).collect();
-    assert!(valid.items().iter().all(|i| !train_sources.contains(&i.source)));
+    let train_sources: std::collections::HashSet<_> =
+        train.items().iter().map(|i| &i.source).collect();
+    assert!(
+        valid
+            .items()
+            .iter()
+            .all(|i| !train_sources.contains(&i.source))
+    );
     // Validation holds the highest file numbers of each class.
-    let number = |s: &str| Path::new(s).file_stem().unwrap().to_str().unwrap().parse::<u32>().unwrap();
+    let number = |s: &str| {
+        Path::new(s)
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse::<u32>()
+            .unwrap()
+    };
     for class in 0..NUM_CLASSES {
-        let max_train = train.items().iter().filter(|i| i.label == class).map(|i| number(&i.source)).max();
-        let min_valid = valid.items().iter().filter(|i| i.label == class).map(|i| number(&i.source)).min();
+        let max_train = train
+            .items()
+            .iter()
+            .filter(|i| i.label == class)
+            .map(|i| number(&i.source))
+            .max();
+        let min_valid = valid
+            .items()
+            .iter()
+            .filter(|i| i.label == class)
+            .map(|i| number(&i.source))
+            .min();
         assert!(max_train < min_valid);
     }
     let (t2, v2) = data.split(0.5);
@@ -179,7 +223,9 @@ fn the_course_split_on_620_files_is_520_and_100() {
     for n in 1..=620 {
         std::fs::write(class.join(format!("{n}.bmp")), &blank).unwrap();
     }
-    let (train, valid) = Hanzi12::open(dir.path()).unwrap().split(DEFAULT_VALID_RATIO);
+    let (train, valid) = Hanzi12::open(dir.path())
+        .unwrap()
+        .split(DEFAULT_VALID_RATIO);
     assert_eq!((train.len(), valid.len()), (520, 100));
     assert!(valid.items()[0].source.ends_with("/521.bmp"));
 }
@@ -214,7 +260,10 @@ fn bad_folders_are_clear_errors() {
     let root = tmp.path().join("empty_class");
     class_dir_with(&root, "1", &[]);
     let msg = error_of(&root);
-    assert!(msg.contains("holds no images") && msg.contains("empty_class/1"), "{msg}");
+    assert!(
+        msg.contains("holds no images") && msg.contains("empty_class/1"),
+        "{msg}"
+    );
 
     let root = tmp.path().join("stray");
     let good = bmp::encode_bmp_1bit(&[0.0; PIXELS]);
@@ -239,7 +288,10 @@ fn bad_images_are_clear_errors_and_stray_files_are_reported() {
         let root = tmp.path().join(name);
         class_dir_with(&root, "2", &[("1.bmp", &good), ("2.bmp", bytes)]);
         let msg = error_of(&root);
-        assert!(msg.contains("cannot decode image") && msg.contains("2/2.bmp"), "{name}: {msg}");
+        assert!(
+            msg.contains("cannot decode image") && msg.contains("2/2.bmp"),
+            "{name}: {msg}"
+        );
     }
     let root = tmp.path().join("notes");
     class_dir_with(&root, "2", &[("1.bmp", &good), ("notes.txt", b"hello")]);

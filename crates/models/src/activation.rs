@@ -35,7 +35,10 @@ impl std::str::FromStr for Activation {
             "sigmoid" => Ok(Activation::Sigmoid),
             "relu" => Ok(Activation::Relu),
             "tanh" => Ok(Activation::Tanh),
-            _ => Err(format!("unknown activation '{s}' (expected {})", Self::NAMES)),
+            _ => Err(format!(
+                "unknown activation '{s}' (expected {})",
+                Self::NAMES
+            )),
         }
     }
 }

@@ -2,7 +2,9 @@
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
@@ -26,7 +28,10 @@ pub struct CnnConfig {
 
 impl CnnConfig {
     pub fn init(&self, device: &Device) -> Cnn {
-        let norm = |channels| self.batch_norm.then(|| BatchNormConfig::new(channels).init(device));
+        let norm = |channels| {
+            self.batch_norm
+                .then(|| BatchNormConfig::new(channels).init(device))
+        };
         Cnn {
             conv1: conv3x3(1, C1, device),
             norm1: norm(C1),

@@ -17,7 +17,9 @@ impl CnnResConfig {
             norm1: BatchNormConfig::new(C1).init(device),
             conv2: conv3x3(C1, C2, device),
             norm2: BatchNormConfig::new(C2).init(device),
-            shortcut: Conv2dConfig::new([1, C2], [1, 1]).with_bias(false).init(device),
+            shortcut: Conv2dConfig::new([1, C2], [1, 1])
+                .with_bias(false)
+                .init(device),
             shortcut_norm: BatchNormConfig::new(C2).init(device),
             head: Head::new(device),
         }
@@ -38,7 +40,9 @@ pub struct CnnRes {
 impl CnnRes {
     /// `[B, 1, 28, 28]` to `[B, 12]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let skip = self.shortcut_norm.forward(self.shortcut.forward(images.clone()));
+        let skip = self
+            .shortcut_norm
+            .forward(self.shortcut.forward(images.clone()));
         let x = relu(self.norm1.forward(self.conv1.forward(images)));
         let x = self.norm2.forward(self.conv2.forward(x));
         self.head.forward(relu(x + skip), None)

@@ -33,7 +33,14 @@ const PIXELS: usize = dataset::PIXELS;
 pub const DEFAULT_CNN_DROPOUT: f64 = 0.25;
 
 /// The names `--model` accepts.
-pub const MODEL_NAMES: [&str; 6] = ["mlp", "cnn", "cnn_bn", "cnn_dropout", "cnn_bn_dropout", "cnn_res"];
+pub const MODEL_NAMES: [&str; 6] = [
+    "mlp",
+    "cnn",
+    "cnn_bn",
+    "cnn_dropout",
+    "cnn_bn_dropout",
+    "cnn_res",
+];
 
 /// Which network, with its settings: saved as JSON beside each checkpoint
 /// and enough to rebuild the network that loads it.
@@ -75,7 +82,10 @@ impl ModelConfig {
             return Err(ModelError::BadDropout(p));
         }
         if name != "mlp" {
-            let mlp_only = [("hidden", options.hidden.is_some()), ("activation", options.activation.is_some())];
+            let mlp_only = [
+                ("hidden", options.hidden.is_some()),
+                ("activation", options.activation.is_some()),
+            ];
             if let Some((option, _)) = mlp_only.into_iter().find(|(_, given)| *given) {
                 return Err(ModelError::MlpOnly {
                     option,
@@ -96,7 +106,11 @@ impl ModelConfig {
                     if hidden.is_empty() || hidden.contains(&0) {
                         return Err(ModelError::BadHidden(hidden.clone()));
                     }
-                    config.layers = [PIXELS].into_iter().chain(hidden.iter().copied()).chain([NUM_CLASSES]).collect();
+                    config.layers = [PIXELS]
+                        .into_iter()
+                        .chain(hidden.iter().copied())
+                        .chain([NUM_CLASSES])
+                        .collect();
                 }
                 config.activation = options.activation.unwrap_or_default();
                 config.dropout = options.dropout.unwrap_or(0.0);
@@ -179,7 +193,10 @@ impl ModuleVisitor for TrainableCount {
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let buffer = self.path.last().is_some_and(|name| name.starts_with("running_"));
+        let buffer = self
+            .path
+            .last()
+            .is_some_and(|name| name.starts_with("running_"));
         if !buffer {
             self.count += param.lazy_shape().num_elements();
         }

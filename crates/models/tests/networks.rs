@@ -14,7 +14,9 @@ fn config(name: &str) -> ModelConfig {
 
 /// A fixed batch of sparse binary images, like the course's.
 fn batch(size: usize, device: &Device) -> Hanzi12Batch {
-    let pixels: Vec<f32> = (0..size * 784).map(|i| ((i * 7919 + i / 13) % 9 == 0) as u8 as f32).collect();
+    let pixels: Vec<f32> = (0..size * 784)
+        .map(|i| ((i * 7919 + i / 13) % 9 == 0) as u8 as f32)
+        .collect();
     let targets: Vec<i64> = (0..size as i64).map(|i| i % 12).collect();
     Hanzi12Batch {
         images: Tensor::from_data(TensorData::new(pixels, [size, 1, 28, 28]), device),
@@ -42,7 +44,11 @@ fn parameter_counts_match_the_pytorch_reference() {
         ("cnn_res", 422_284),
     ];
     for (name, count) in expected {
-        assert_eq!(config(name).init(&device()).num_trainable_params(), count, "{name}");
+        assert_eq!(
+            config(name).init(&device()).num_trainable_params(),
+            count,
+            "{name}"
+        );
     }
 }
 
@@ -62,7 +68,12 @@ fn names_round_trip_and_bad_options_are_refused() {
         ModelConfig::Mlp(c) => assert_eq!(c.layers, vec![784, 256, 128, 12]),
         other => panic!("{other:?}"),
     }
-    assert!(ModelConfig::from_name("resnet", &ModelOptions::default()).unwrap_err().to_string().contains("cnn_res"));
+    assert!(
+        ModelConfig::from_name("resnet", &ModelOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("cnn_res")
+    );
     let bad = ModelOptions {
         dropout: Some(1.0),
         ..Default::default()
@@ -79,7 +90,9 @@ fn dropout_is_active_in_training_only() {
     };
     for name in ["mlp", "cnn_dropout"] {
         let train_device = device().autodiff();
-        let model = ModelConfig::from_name(name, &options).unwrap().init(&train_device);
+        let model = ModelConfig::from_name(name, &options)
+            .unwrap()
+            .init(&train_device);
         let images = batch(4, &train_device).images;
         let a = model.forward(images.clone()).into_data();
         let b = model.forward(images.clone()).into_data();
@@ -106,7 +119,9 @@ fn batch_norm_uses_batch_statistics_in_training_and_running_ones_in_evaluation()
     let images = batch(4, &device()).images;
     let alone = eval.forward(images.clone().slice(0..1));
     let together = eval.forward(images).slice(0..1);
-    alone.into_data().assert_approx_eq::<f32>(&together.into_data(), Default::default());
+    alone
+        .into_data()
+        .assert_approx_eq::<f32>(&together.into_data(), Default::default());
 }
 
 #[test]
@@ -115,7 +130,12 @@ fn a_few_optimizer_steps_lower_the_loss_of_every_model() {
     for name in MODEL_NAMES {
         let mut model = config(name).init(&train_device);
         let mut optim = AdamConfig::new().init();
-        let loss_of = |m: &Network| m.valid().classify(batch(24, &device())).loss.into_scalar::<f32>();
+        let loss_of = |m: &Network| {
+            m.valid()
+                .classify(batch(24, &device()))
+                .loss
+                .into_scalar::<f32>()
+        };
         let before = loss_of(&model);
         for _ in 0..8 {
             let loss = model.classify(batch(24, &train_device)).loss;

@@ -24,7 +24,9 @@ impl std::str::FromStr for Backend {
             "flex" | "cpu" => Ok(Backend::Flex),
             "ndarray" => Ok(Backend::Ndarray),
             "wgpu" | "gpu" | "vulkan" => Ok(Backend::Wgpu),
-            other => Err(format!("unknown backend '{other}' (expected flex, ndarray or wgpu)")),
+            other => Err(format!(
+                "unknown backend '{other}' (expected flex, ndarray or wgpu)"
+            )),
         }
     }
 }
@@ -49,7 +51,9 @@ impl Backend {
             Backend::Ndarray => Device::ndarray(),
             Backend::Wgpu => {
                 if !gpu_adapter_present() {
-                    bail!("--backend wgpu: no GPU adapter found on this machine; use --backend flex (the CPU backend) instead");
+                    bail!(
+                        "--backend wgpu: no GPU adapter found on this machine; use --backend flex (the CPU backend) instead"
+                    );
                 }
                 Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)
             }

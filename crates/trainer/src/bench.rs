@@ -6,7 +6,10 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
-use dataset::{AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, PIXELS, SIDE, decode_image};
+use dataset::{
+    AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, PIXELS, SIDE,
+    decode_image,
+};
 use models::{MODEL_NAMES, ModelConfig, ModelOptions, Network};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -34,7 +37,9 @@ pub struct Figures {
 
 /// Random binary images at the real data's ink density, and labels.
 fn random_batch(size: usize, device: &Device, rng: &mut StdRng) -> Hanzi12Batch {
-    let pixels: Vec<f32> = (0..size * PIXELS).map(|_| (rng.random::<f32>() < 0.11) as u8 as f32).collect();
+    let pixels: Vec<f32> = (0..size * PIXELS)
+        .map(|_| (rng.random::<f32>() < 0.11) as u8 as f32)
+        .collect();
     let targets: Vec<i64> = (0..size).map(|_| rng.random_range(0..12)).collect();
     Hanzi12Batch {
         images: Tensor::from_data(TensorData::new(pixels, [size, 1, SIDE, SIDE]), device),
@@ -48,7 +53,9 @@ fn train_throughput(config: &ModelConfig, device: &Device, batch: usize, steps: 
     let mut rng = StdRng::seed_from_u64(1);
     let mut model = config.init(&device);
     let mut optim = AdamConfig::new().init();
-    let batches: Vec<Hanzi12Batch> = (0..4).map(|_| random_batch(batch, &device, &mut rng)).collect();
+    let batches: Vec<Hanzi12Batch> = (0..4)
+        .map(|_| random_batch(batch, &device, &mut rng))
+        .collect();
     let mut step = |model: Network, i: usize| {
         let loss = model.classify(batches[i % batches.len()].clone()).loss;
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -104,29 +111,52 @@ fn data_throughput(data: &Hanzi12, batch: usize, device: &Device) -> (f64, f64) 
     }
     let augment = n as f64 / started.elapsed().as_secs_f64();
 
-    let files: Vec<Vec<u8>> = data.items().iter().take(2000).map(|item| dataset::bmp::encode_bmp_1bit(&item.image)).collect();
+    let files: Vec<Vec<u8>> = data
+        .items()
+        .iter()
+        .take(2000)
+        .map(|item| dataset::bmp::encode_bmp_1bit(&item.image))
+        .collect();
     let started = Instant::now();
     for bytes in &files {
         decode_image(bytes).expect("encoded BMP decodes");
     }
-    (augment, files.len() as f64 / started.elapsed().as_secs_f64())
+    (
+        augment,
+        files.len() as f64 / started.elapsed().as_secs_f64(),
+    )
 }
 
 /// Peak resident memory of this process so far, in MB (Linux).
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-pub fn bench(models: &[String], backend: Backend, batch: usize, steps: usize, data: &Hanzi12) -> Result<Vec<Figures>> {
+pub fn bench(
+    models: &[String],
+    backend: Backend,
+    batch: usize,
+    steps: usize,
+    data: &Hanzi12,
+) -> Result<Vec<Figures>> {
     let device = backend.device()?;
-    let names: Vec<&str> = if models.iter().any(|m| m == "all") { MODEL_NAMES.to_vec() } else { models.iter().map(String::as_str).collect() };
+    let names: Vec<&str> = if models.iter().any(|m| m == "all") {
+        MODEL_NAMES.to_vec()
+    } else {
+        models.iter().map(String::as_str).collect()
+    };
     let (data_img_per_s, decode_img_per_s) = data_throughput(data, batch, &device);
     let mut out = Vec::new();
     for name in names {
-        let config = ModelConfig::from_name(name, &ModelOptions::default()).map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
+        let config = ModelConfig::from_name(name, &ModelOptions::default())
+            .map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
         let train_img_per_s = train_throughput(&config, &device, batch, steps);
         let model = config.init(&device);
         let infer_img_per_s = infer_throughput(&model, &device, INFER_BATCH, 2.0);

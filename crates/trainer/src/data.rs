@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use burn::data::dataset::Dataset;
-use dataset::synth::{SynthConfig, SyntheticHanzi12};
 use dataset::Hanzi12;
+use dataset::synth::{SynthConfig, SyntheticHanzi12};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -28,7 +28,9 @@ impl DataSource {
     /// synthetic set (said in one line, with how to use real data).
     pub fn resolve(data: Option<&Path>, seed: u64) -> DataSource {
         if let Some(path) = data {
-            return DataSource::Folder { path: path.to_path_buf() };
+            return DataSource::Folder {
+                path: path.to_path_buf(),
+            };
         }
         if Path::new(DEFAULT_DATA_DIR).is_dir() {
             return DataSource::Folder {
@@ -62,7 +64,9 @@ impl DataSource {
     pub fn describe(&self) -> String {
         match self {
             DataSource::Folder { path } => path.display().to_string(),
-            DataSource::Synthetic { per_class, seed } => format!("synthetic ({per_class} per class, seed {seed})"),
+            DataSource::Synthetic { per_class, seed } => {
+                format!("synthetic ({per_class} per class, seed {seed})")
+            }
         }
     }
 }
@@ -84,7 +88,10 @@ pub fn synthetic(per_class: usize, seed: u64) -> Hanzi12 {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("render thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("render thread"))
+            .collect()
     });
     Hanzi12::from_items(items)
 }

@@ -4,7 +4,9 @@ use anyhow::{Context, Result, bail};
 use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use dataset::{CHARACTERS, Hanzi12, Hanzi12Batcher, Hanzi12Item, NUM_CLASSES, PIXELS, SIDE, decode_image};
+use dataset::{
+    CHARACTERS, Hanzi12, Hanzi12Batcher, Hanzi12Item, NUM_CLASSES, PIXELS, SIDE, decode_image,
+};
 use models::Network;
 use std::path::{Path, PathBuf};
 
@@ -26,21 +28,37 @@ impl Trained {
     /// Rebuilds the network from `config.json` and loads `model.bpk`.
     pub fn load(run_dir: &Path, backend: Backend) -> Result<Trained> {
         if !run_dir.is_dir() {
-            bail!("--checkpoint {}: no such run folder (expected a folder written by training, with config.json and model.bpk)", run_dir.display());
+            bail!(
+                "--checkpoint {}: no such run folder (expected a folder written by training, with config.json and model.bpk)",
+                run_dir.display()
+            );
         }
         let run = RunDir(run_dir.to_path_buf());
         let config = run.load_config()?;
         let weights = run.model();
         if !weights.is_file() {
-            bail!("{}: missing (the run has not finished an epoch yet?)", weights.display());
+            bail!(
+                "{}: missing (the run has not finished an epoch yet?)",
+                weights.display()
+            );
         }
         let device = backend.device()?;
         let network = config
             .model
             .init(&device)
             .try_load_file(&weights)
-            .map_err(|e| anyhow::anyhow!("{}: cannot load the weights of a {} model: {e}", weights.display(), config.model.name()))?;
-        Ok(Trained { config, network, device })
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: cannot load the weights of a {} model: {e}",
+                    weights.display(),
+                    config.model.name()
+                )
+            })?;
+        Ok(Trained {
+            config,
+            network,
+            device,
+        })
     }
 
     /// Class probabilities `[n][12]` of the items, in batches.
@@ -49,15 +67,24 @@ impl Trained {
         let mut out = Vec::with_capacity(items.len());
         for chunk in items.chunks(BATCH) {
             let logits = self.network.forward(batcher.images(chunk, &self.device));
-            let probs = softmax(logits, 1).into_data().try_to_vec_as::<f32>().expect("f32 probabilities");
-            out.extend(probs.chunks(NUM_CLASSES).map(|p| <[f32; NUM_CLASSES]>::try_from(p).expect("12 classes")));
+            let probs = softmax(logits, 1)
+                .into_data()
+                .try_to_vec_as::<f32>()
+                .expect("f32 probabilities");
+            out.extend(
+                probs
+                    .chunks(NUM_CLASSES)
+                    .map(|p| <[f32; NUM_CLASSES]>::try_from(p).expect("12 classes")),
+            );
         }
         out
     }
 }
 
 fn argmax(p: &[f32; NUM_CLASSES]) -> usize {
-    (0..NUM_CLASSES).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0)
+    (0..NUM_CLASSES)
+        .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        .unwrap_or(0)
 }
 
 /// The image files named by `paths`: files as given, folders searched
@@ -94,7 +121,11 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for path in entries {
         if path.is_dir() {
             collect_images(&path, out)?;
-        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "bmp" | "png")) {
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "bmp" | "png"))
+        {
             out.push(path);
         }
     }
@@ -106,8 +137,14 @@ fn read_items(paths: &[PathBuf]) -> Result<Vec<Hanzi12Item>> {
     paths
         .iter()
         .map(|path| {
-            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let decoded = decode_image(&bytes).map_err(|reason| anyhow::anyhow!("cannot decode image {}: {reason} (expected a BMP or PNG)", path.display()))?;
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let decoded = decode_image(&bytes).map_err(|reason| {
+                anyhow::anyhow!(
+                    "cannot decode image {}: {reason} (expected a BMP or PNG)",
+                    path.display()
+                )
+            })?;
             Ok(Hanzi12Item {
                 image: decoded.image,
                 label: 0,
@@ -119,7 +156,12 @@ fn read_items(paths: &[PathBuf]) -> Result<Vec<Hanzi12Item>> {
 }
 
 /// `predict`: the top-k characters of each image, and optionally a CSV.
-pub fn predict(trained: &Trained, paths: &[PathBuf], top_k: usize, csv: Option<&Path>) -> Result<()> {
+pub fn predict(
+    trained: &Trained,
+    paths: &[PathBuf],
+    top_k: usize,
+    csv: Option<&Path>,
+) -> Result<()> {
     let files = image_paths(paths)?;
     let items = read_items(&files)?;
     let probs = trained.probabilities(&items);
@@ -127,10 +169,20 @@ pub fn predict(trained: &Trained, paths: &[PathBuf], top_k: usize, csv: Option<&
     for (item, p) in items.iter().zip(&probs) {
         let mut order: Vec<usize> = (0..NUM_CLASSES).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-        let best: Vec<String> = order.iter().take(top_k.max(1)).map(|&k| format!("{} {:.3}", CHARACTERS[k], p[k])).collect();
+        let best: Vec<String> = order
+            .iter()
+            .take(top_k.max(1))
+            .map(|&k| format!("{} {:.3}", CHARACTERS[k], p[k]))
+            .collect();
         println!("{}\t{}", item.source, best.join("  "));
         let k = order[0];
-        table.push_str(&format!("{},{},{},{:.6}\n", item.source, k + 1, CHARACTERS[k], p[k]));
+        table.push_str(&format!(
+            "{},{},{},{:.6}\n",
+            item.source,
+            k + 1,
+            CHARACTERS[k],
+            p[k]
+        ));
     }
     if let Some(csv) = csv {
         write_atomic(csv, table.as_bytes())?;
@@ -168,7 +220,11 @@ pub fn evaluate(trained: &Trained, data: &Hanzi12) -> Evaluation {
     let per_class = (0..NUM_CLASSES)
         .map(|k| {
             let total: usize = confusion[k].iter().sum();
-            if total == 0 { f64::NAN } else { confusion[k][k] as f64 / total as f64 }
+            if total == 0 {
+                f64::NAN
+            } else {
+                confusion[k][k] as f64 / total as f64
+            }
         })
         .collect();
     Evaluation {
@@ -182,9 +238,19 @@ pub fn evaluate(trained: &Trained, data: &Hanzi12) -> Evaluation {
 
 impl Evaluation {
     pub fn report(&self) -> String {
-        let mut s = format!("accuracy {:.2}% on {} images ({} wrong)\n\nper class:\n", 100.0 * self.accuracy, self.n, self.mistakes.len());
+        let mut s = format!(
+            "accuracy {:.2}% on {} images ({} wrong)\n\nper class:\n",
+            100.0 * self.accuracy,
+            self.n,
+            self.mistakes.len()
+        );
         for (k, acc) in self.per_class.iter().enumerate() {
-            s.push_str(&format!("  {:>2} {}  {:6.2}%\n", k + 1, CHARACTERS[k], 100.0 * acc));
+            s.push_str(&format!(
+                "  {:>2} {}  {:6.2}%\n",
+                k + 1,
+                CHARACTERS[k],
+                100.0 * acc
+            ));
         }
         s.push_str("\nconfusion (rows: true, columns: predicted):\n     ");
         for c in CHARACTERS {
@@ -235,7 +301,10 @@ impl Evaluation {
         let width = COLUMNS * (3 * TILE + 8);
         let mut img = image::GrayImage::from_pixel(width, rows * (TILE + 8), image::Luma([255]));
         for (i, (item, predicted)) in self.mistakes.iter().take(limit).enumerate() {
-            let (x, y) = ((i as u32 % COLUMNS) * (3 * TILE + 8), (i as u32 / COLUMNS) * (TILE + 8));
+            let (x, y) = (
+                (i as u32 % COLUMNS) * (3 * TILE + 8),
+                (i as u32 / COLUMNS) * (TILE + 8),
+            );
             paste(&mut img, &item.image, x, y, SCALE);
             paste(&mut img, &glyph(item.label), x + TILE, y, SCALE);
             paste(&mut img, &glyph(*predicted), x + 2 * TILE, y, SCALE);

@@ -230,7 +230,8 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         activation: args.activation,
         dropout: args.dropout,
     };
-    let model = ModelConfig::from_name(&args.model, &options).map_err(|e| anyhow::anyhow!("--model {}: {e}", args.model))?;
+    let model = ModelConfig::from_name(&args.model, &options)
+        .map_err(|e| anyhow::anyhow!("--model {}: {e}", args.model))?;
     let config = TrainConfig {
         model,
         data: DataSource::resolve(args.data.as_deref(), args.seed),
@@ -258,16 +259,26 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
 
 fn run_train(args: TrainArgs) -> Result<()> {
     let (config, run) = if args.resume {
-        let dir = args.artifacts.clone().expect("clap requires --artifacts with --resume");
+        let dir = args
+            .artifacts
+            .clone()
+            .expect("clap requires --artifacts with --resume");
         let run = RunDir(dir);
         (run.load_config()?, run)
     } else {
         let config = train_config(&args)?;
         let dir = args.artifacts.clone().unwrap_or_else(|| {
-            PathBuf::from("artifacts").join(format!("{}-{}", config.model.name(), chrono::Local::now().format("%Y%m%d-%H%M%S")))
+            PathBuf::from("artifacts").join(format!(
+                "{}-{}",
+                config.model.name(),
+                chrono::Local::now().format("%Y%m%d-%H%M%S")
+            ))
         });
         if train::holds_a_run(&dir) {
-            bail!("--artifacts {}: already holds a run (use --resume to continue it, or another folder)", dir.display());
+            bail!(
+                "--artifacts {}: already holds a run (use --resume to continue it, or another folder)",
+                dir.display()
+            );
         }
         (config, RunDir(dir))
     };
@@ -292,7 +303,10 @@ fn run_train(args: TrainArgs) -> Result<()> {
             outcome.seconds,
             outcome.run_dir.display()
         ),
-        None => bail!("no epoch finished with a finite validation loss; nothing to keep in {}", outcome.run_dir.display()),
+        None => bail!(
+            "no epoch finished with a finite validation loss; nothing to keep in {}",
+            outcome.run_dir.display()
+        ),
     }
     Ok(())
 }
@@ -314,7 +328,10 @@ fn run_eval(args: EvalArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&evaluation)?);
     } else {
         print!("{}", evaluation.report());
-        println!("\nwrote {0}/confusion.png and {0}/mistakes.png", out.display());
+        println!(
+            "\nwrote {0}/confusion.png and {0}/mistakes.png",
+            out.display()
+        );
     }
     Ok(())
 }
@@ -322,7 +339,11 @@ fn run_eval(args: EvalArgs) -> Result<()> {
 fn run_synth(args: SynthArgs) -> Result<()> {
     let data = data::synthetic(args.per_class, args.seed);
     write_course_layout(&data, &args.out, args.per_class)?;
-    println!("wrote {} synthetic images to {}/<k>/<n>.bmp", data.len(), args.out.display());
+    println!(
+        "wrote {} synthetic images to {}/<k>/<n>.bmp",
+        data.len(),
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -330,7 +351,8 @@ fn run_synth(args: SynthArgs) -> Result<()> {
 fn write_course_layout(data: &Hanzi12, out: &Path, per_class: usize) -> Result<()> {
     for (i, item) in data.items().iter().enumerate() {
         let dir = out.join((item.label + 1).to_string());
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("{}.bmp", i % per_class + 1));
         atomic::write_atomic(&path, &dataset::bmp::encode_bmp_1bit(&item.image))?;
     }
@@ -338,9 +360,23 @@ fn write_course_layout(data: &Hanzi12, out: &Path, per_class: usize) -> Result<(
 }
 
 fn run_sheet(args: SheetArgs) -> Result<()> {
-    let real = args.data.as_ref().map(Hanzi12::open).transpose().map_err(|e| anyhow::anyhow!("--data: {e}"))?;
-    let synth = dataset::synth::SyntheticHanzi12::new(dataset::synth::SynthConfig::new(), args.per_class, args.seed);
-    let sheet = dataset::sheet::contact_sheet(real.as_ref().map(|r| r as &dyn Dataset<dataset::Hanzi12Item>), &synth, args.per_class);
+    let real = args
+        .data
+        .as_ref()
+        .map(Hanzi12::open)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--data: {e}"))?;
+    let synth = dataset::synth::SyntheticHanzi12::new(
+        dataset::synth::SynthConfig::new(),
+        args.per_class,
+        args.seed,
+    );
+    let sheet = dataset::sheet::contact_sheet(
+        real.as_ref()
+            .map(|r| r as &dyn Dataset<dataset::Hanzi12Item>),
+        &synth,
+        args.per_class,
+    );
     infer::save_png(&sheet, &args.out)?;
     println!("wrote {}", args.out.display());
     Ok(())
@@ -360,7 +396,17 @@ fn run_bench(args: BenchArgs) -> Result<()> {
         } else {
             println!(
                 "{} on {}: train {:.0} img/s (batch {}), inference {:.0} img/s (batch {}), {:.0} img/s at batch 1 ({:.2} ms), data pipeline {:.0} img/s, decode {:.0} img/s, peak RSS {:.0} MB",
-                f.model, f.backend, f.train_img_per_s, f.batch, f.infer_img_per_s, f.infer_batch, f.infer_batch1_img_per_s, f.latency_ms, f.data_img_per_s, f.decode_img_per_s, f.peak_rss_mb
+                f.model,
+                f.backend,
+                f.train_img_per_s,
+                f.batch,
+                f.infer_img_per_s,
+                f.infer_batch,
+                f.infer_batch1_img_per_s,
+                f.latency_ms,
+                f.data_img_per_s,
+                f.decode_img_per_s,
+                f.peak_rss_mb
             );
         }
     }

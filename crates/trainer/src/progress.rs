@@ -5,10 +5,14 @@
 //! figures, so a quiet renderer replaces it and [`EpochTable`] prints one line
 //! per epoch instead. `EpochTable` also keeps `metrics.csv` in every case.
 
+use burn::train::Interrupter;
 use burn::train::logger::{EvaluationProgressLogger, MetricLogger, TrainingProgressLogger};
 use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
-use burn::train::renderer::{EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation, MetricsRendererTraining};
+use burn::train::renderer::{
+    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining,
+};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -64,7 +68,12 @@ impl EpochRow {
 /// Reads the rows of a `metrics.csv`; a missing file has none.
 pub fn read_metrics(path: &std::path::Path) -> Vec<EpochRow> {
     std::fs::read_to_string(path)
-        .map(|text| text.lines().skip(1).filter_map(EpochRow::from_csv).collect())
+        .map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(EpochRow::from_csv)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -81,13 +90,29 @@ pub struct EpochTable {
     items: [usize; 2],
     total_epochs: usize,
     print: bool,
+    /// Training steps seen in the current split.
+    steps: usize,
+    interrupter: Interrupter,
 }
+
+/// How a stop for a non-finite loss begins its reason.
+pub const DIVERGED: &str = "diverged";
 
 impl EpochTable {
     /// `rows` are those of earlier epochs (when resuming); `items` the
     /// number of images in an epoch of the train and valid splits.
-    pub fn new(path: PathBuf, rows: Vec<EpochRow>, items: [usize; 2], total_epochs: usize, print: bool) -> Self {
+    /// `interrupter` stops the run when the loss stops being finite.
+    pub fn new(
+        path: PathBuf,
+        rows: Vec<EpochRow>,
+        items: [usize; 2],
+        total_epochs: usize,
+        print: bool,
+        interrupter: Interrupter,
+    ) -> Self {
         EpochTable {
+            steps: 0,
+            interrupter,
             path,
             rows,
             names: HashMap::new(),
@@ -112,7 +137,12 @@ impl EpochTable {
     }
 
     fn print_epoch(&self, epoch: usize) {
-        let find = |split: &str| self.rows.iter().rev().find(|r| r.epoch == epoch && r.split == split);
+        let find = |split: &str| {
+            self.rows
+                .iter()
+                .rev()
+                .find(|r| r.epoch == epoch && r.split == split)
+        };
         let (Some(train), Some(valid)) = (find("train"), find("valid")) else {
             return;
         };
@@ -123,7 +153,10 @@ impl EpochTable {
             train.accuracy,
             valid.loss,
             valid.accuracy,
-            train.lr.map(|v| format!("{v:.2e}")).unwrap_or_else(|| "-".into()),
+            train
+                .lr
+                .map(|v| format!("{v:.2e}"))
+                .unwrap_or_else(|| "-".into()),
             train.seconds + valid.seconds,
             train.images_per_second
         );
@@ -133,17 +166,33 @@ impl EpochTable {
 fn value(entry: &NumericEntry) -> f64 {
     match entry {
         NumericEntry::Value(v) | NumericEntry::Final(v) => *v,
-        NumericEntry::Aggregated { aggregated_value, .. } => *aggregated_value,
+        NumericEntry::Aggregated {
+            aggregated_value, ..
+        } => *aggregated_value,
     }
 }
 
 impl MetricLogger for EpochTable {
-    fn log(&mut self, update: MetricsUpdate, _epoch: usize, _split: &Split) {
+    fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
         self.started.get_or_insert_with(Instant::now);
+        self.steps += 1;
         for numeric in update.entries_numeric {
             let Some(name) = self.names.get(&numeric.entry.metric_id) else {
                 continue;
             };
+            // A non-finite loss never comes back: stop before the next
+            // checkpoint so the last good one stays the newest.
+            if let Some(batch_loss) = numeric.numeric_entry.as_ref().map(value)
+                && name.to_lowercase().contains("loss")
+                && !batch_loss.is_finite()
+                && *split == Split::Train
+                && !self.interrupter.should_stop()
+            {
+                self.interrupter.stop(Some(&format!(
+                    "{DIVERGED}: the training loss became {batch_loss} at epoch {epoch}, step {}",
+                    self.steps
+                )));
+            }
             let latest = match (&numeric.numeric_entry, &numeric.running_entry) {
                 (Some(NumericEntry::Final(v)), _) => Some(*v),
                 (_, Some(running)) => Some(value(running)),
@@ -156,13 +205,19 @@ impl MetricLogger for EpochTable {
         }
     }
 
-    fn read_numeric(&mut self, name: &str, _epoch: usize, _split: &Split) -> Result<Vec<NumericEntry>, String> {
+    fn read_numeric(
+        &mut self,
+        name: &str,
+        _epoch: usize,
+        _split: &Split,
+    ) -> Result<Vec<NumericEntry>, String> {
         // Burn's own file logger answers these queries.
         Err(format!("EpochTable keeps no per-batch history of {name}"))
     }
 
     fn log_metric_definition(&mut self, definition: MetricDefinition) {
-        self.names.insert(definition.metric_id.clone(), definition.name.to_string());
+        self.names
+            .insert(definition.metric_id.clone(), definition.name.to_string());
     }
 
     fn log_epoch_summary(&mut self, summary: EpochSummary) {
@@ -171,7 +226,11 @@ impl MetricLogger for EpochTable {
             Split::Valid => ("valid", self.items[1]),
             Split::Test(_) => return,
         };
-        let seconds = self.started.take().map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+        let seconds = self
+            .started
+            .take()
+            .map(|t| t.elapsed().as_secs_f64())
+            .unwrap_or(0.0);
         let metric = |key: &str| {
             self.current
                 .iter()
@@ -188,6 +247,7 @@ impl MetricLogger for EpochTable {
             images_per_second: items as f64 / seconds.max(1e-9),
         };
         self.current.clear();
+        self.steps = 0;
         self.rows.push(row);
         self.save();
         if self.print && split == "valid" {
@@ -202,7 +262,10 @@ pub struct QuietRenderer;
 impl MetricsRendererTraining for QuietRenderer {
     fn update_train(&mut self, _state: MetricState) {}
     fn update_valid(&mut self, _state: MetricState) {}
-    fn on_train_end(&mut self, _summary: Option<burn::train::LearnerSummary>) -> Result<(), Box<dyn std::error::Error>> {
+    fn on_train_end(
+        &mut self,
+        _summary: Option<burn::train::LearnerSummary>,
+    ) -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     }
 }
@@ -212,7 +275,14 @@ impl MetricsRendererEvaluation for QuietRenderer {
 }
 
 impl TrainingProgressLogger for QuietRenderer {
-    fn start(&mut self, _total_epochs: usize, _starting_epoch: usize, _total_items: Option<usize>, _label: Option<&str>) {}
+    fn start(
+        &mut self,
+        _total_epochs: usize,
+        _starting_epoch: usize,
+        _total_items: Option<usize>,
+        _label: Option<&str>,
+    ) {
+    }
     fn update_epoch(&mut self, _epoch: usize) {}
     fn start_split(&mut self, _split: &str, _total_items: usize) {}
     fn update_split(&mut self, _items_processed: usize) {}

@@ -3,18 +3,19 @@
 use anyhow::{Context, Result, bail};
 use burn::config::Config;
 use burn::data::dataloader::DataLoaderBuilder;
-use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::data::dataset::Dataset;
+use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, SgdConfig};
-use burn::prelude::*;
 use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
-use burn::train::{Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining};
+use burn::train::{
+    Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+};
 use dataset::{AugmentConfig, Augmented, Hanzi12Batcher, PixelConvention};
 use models::ModelConfig;
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ use std::time::Instant;
 use crate::atomic::{copy_atomic, temp_path, write_atomic};
 use crate::backend::Backend;
 use crate::data::DataSource;
-use crate::progress::{EpochRow, EpochTable, QuietRenderer, read_metrics};
+use crate::progress::{DIVERGED, EpochRow, EpochTable, QuietRenderer, read_metrics};
 
 /// Defaults of a run, shared by `TrainConfig` and the command line.
 pub const DEFAULT_EPOCHS: usize = 10;
@@ -105,13 +106,22 @@ impl TrainConfig {
             bail!("--lr {}: expected a positive number", self.lr);
         }
         if self.schedule == Schedule::Cosine && self.lr > 1.0 {
-            bail!("--lr {}: the cosine schedule takes a learning rate of at most 1 (use --schedule constant)", self.lr);
+            bail!(
+                "--lr {}: the cosine schedule takes a learning rate of at most 1 (use --schedule constant)",
+                self.lr
+            );
         }
         if !(self.valid_ratio > 0.0 && self.valid_ratio < 1.0) {
-            bail!("--valid-ratio {}: expected a number between 0 and 1", self.valid_ratio);
+            bail!(
+                "--valid-ratio {}: expected a number between 0 and 1",
+                self.valid_ratio
+            );
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            bail!("--weight-decay {}: expected 0 or a positive number", self.weight_decay);
+            bail!(
+                "--weight-decay {}: expected 0 or a positive number",
+                self.weight_decay
+            );
         }
         if !(0.0..1.0).contains(&self.momentum) {
             bail!("--momentum {}: expected a number in [0, 1)", self.momentum);
@@ -150,16 +160,25 @@ impl RunDir {
         entries
             .filter_map(|e| {
                 let name = e.ok()?.file_name().into_string().ok()?;
-                name.strip_prefix("model-")?.strip_suffix(".bpk")?.parse::<usize>().ok()
+                name.strip_prefix("model-")?
+                    .strip_suffix(".bpk")?
+                    .parse::<usize>()
+                    .ok()
             })
-            .filter(|&epoch| ["optim", "scheduler"].iter().all(|k| self.checkpoint(k, epoch).is_file()))
+            .filter(|&epoch| {
+                ["optim", "scheduler"]
+                    .iter()
+                    .all(|k| self.checkpoint(k, epoch).is_file())
+            })
             .max()
     }
 
     pub fn load_config(&self) -> Result<TrainConfig> {
         let path = self.config();
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {} (is this a run folder?)", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is not a valid run config", path.display()))
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {} (is this a run folder?)", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a valid run config", path.display()))
     }
 }
 
@@ -181,13 +200,17 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
         let path = self.path(epoch);
         let temp = temp_path(&path);
         record.save(temp.clone())?;
-        std::fs::File::open(&temp).and_then(|f| f.sync_all()).map_err(CheckpointerError::IOError)?;
+        std::fs::File::open(&temp)
+            .and_then(|f| f.sync_all())
+            .map_err(CheckpointerError::IOError)?;
         std::fs::rename(&temp, &path).map_err(CheckpointerError::IOError)
     }
 
     fn delete(&self, epoch: usize) -> Result<(), CheckpointerError> {
         match std::fs::remove_file(self.path(epoch)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CheckpointerError::IOError(e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(CheckpointerError::IOError(e))
+            }
             _ => Ok(()),
         }
     }
@@ -206,11 +229,24 @@ pub struct Outcome {
 }
 
 /// Trains `config` into `run_dir`; with `resume`, continues the run saved there.
-pub fn train(config: &TrainConfig, run: &RunDir, resume: bool, interrupter: Interrupter) -> Result<Outcome> {
+pub fn train(
+    config: &TrainConfig,
+    run: &RunDir,
+    resume: bool,
+    interrupter: Interrupter,
+) -> Result<Outcome> {
     config.check()?;
-    let start_epoch = if resume { run.last_complete_epoch().unwrap_or(0) } else { 0 };
+    let start_epoch = if resume {
+        run.last_complete_epoch().unwrap_or(0)
+    } else {
+        0
+    };
     if resume && start_epoch >= config.epochs {
-        println!("{} already finished all {} epochs", run.0.display(), config.epochs);
+        println!(
+            "{} already finished all {} epochs",
+            run.0.display(),
+            config.epochs
+        );
     }
     std::fs::create_dir_all(run.checkpoints())
         .with_context(|| format!("cannot create the artifacts folder {}", run.0.display()))?;
@@ -265,18 +301,36 @@ pub fn train(config: &TrainConfig, run: &RunDir, resume: bool, interrupter: Inte
             .init()
             .map_err(|e| anyhow::anyhow!("--lr {}: {e}", config.lr))?,
     };
-    let weight_decay = (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
+    let weight_decay =
+        (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
     let optimizer = match config.optimizer {
-        OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay).init(),
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(weight_decay)
+            .init(),
         OptimizerKind::Sgd => SgdConfig::new()
             .with_weight_decay(weight_decay)
-            .with_momentum((config.momentum > 0.0).then(|| MomentumConfig::new().with_momentum(config.momentum).with_dampening(0.0)))
+            .with_momentum((config.momentum > 0.0).then(|| {
+                MomentumConfig::new()
+                    .with_momentum(config.momentum)
+                    .with_dampening(0.0)
+            }))
             .init(),
     };
 
-    let earlier_rows: Vec<EpochRow> = read_metrics(&run.metrics()).into_iter().filter(|r| r.epoch <= start_epoch).collect();
+    let earlier_rows: Vec<EpochRow> = read_metrics(&run.metrics())
+        .into_iter()
+        .filter(|r| r.epoch <= start_epoch)
+        .collect();
     let dashboard = std::io::stdout().is_terminal();
-    let table = EpochTable::new(run.metrics(), earlier_rows, epoch_items, config.epochs, !dashboard);
+    let table = EpochTable::new(
+        run.metrics(),
+        earlier_rows,
+        epoch_items,
+        config.epochs,
+        !dashboard,
+        interrupter.clone(),
+    );
     let checkpointer = |name| AtomicCheckpointer {
         directory: run.checkpoints(),
         name,
@@ -286,7 +340,11 @@ pub fn train(config: &TrainConfig, run: &RunDir, resume: bool, interrupter: Inte
         .metric_train_numeric(LearningRateMetric::new())
         .with_metric_logger(FileMetricLogger::new(run.0.clone()))
         .with_metric_logger(table)
-        .with_custom_checkpointers(checkpointer("model"), checkpointer("optim"), checkpointer("scheduler"))
+        .with_custom_checkpointers(
+            checkpointer("model"),
+            checkpointer("optim"),
+            checkpointer("scheduler"),
+        )
         .with_interrupter(interrupter.clone())
         .num_epochs(config.epochs);
     if !dashboard {
@@ -298,7 +356,9 @@ pub fn train(config: &TrainConfig, run: &RunDir, resume: bool, interrupter: Inte
             Aggregate::Mean,
             Direction::Lowest,
             Split::Valid,
-            StoppingCondition::NoImprovementSince { n_epochs: config.patience },
+            StoppingCondition::NoImprovementSince {
+                n_epochs: config.patience,
+            },
         ));
     }
     if start_epoch > 0 {
@@ -309,7 +369,10 @@ pub fn train(config: &TrainConfig, run: &RunDir, resume: bool, interrupter: Inte
     let started = Instant::now();
     let result = training.launch(Learner::new(model, optimizer, scheduler));
     let seconds = started.elapsed().as_secs_f64();
-    let stopped_early = result.interrupted.as_ref().map(|i| i.reason.clone().unwrap_or_else(|| "stopped".to_string()));
+    let stopped_early = result
+        .interrupted
+        .as_ref()
+        .map(|i| i.reason.clone().unwrap_or_else(|| "stopped".to_string()));
     let error = result.error.clone();
     // Dropping the renderer closes the dashboard before anything is printed.
     drop(result);
@@ -323,8 +386,22 @@ pub fn train(config: &TrainConfig, run: &RunDir, resume: bool, interrupter: Inte
     if let Some(best) = &best {
         copy_atomic(&run.checkpoint("model", best.epoch), &run.model())?;
     }
+    if let Some(reason) = stopped_early.as_deref().filter(|r| r.starts_with(DIVERGED)) {
+        let kept = match &best {
+            Some(best) => format!(
+                "the best checkpoint (epoch {}) is kept in {}",
+                best.epoch,
+                run.model().display()
+            ),
+            None => "no epoch finished before it, so there is no model to keep".to_string(),
+        };
+        bail!("training {reason}; {kept} (try a lower --lr)");
+    }
     if let Some(error) = error {
-        bail!("training stopped by an error: {error} (the checkpoints saved before it are kept in {})", run.0.display());
+        bail!(
+            "training stopped by an error: {error} (the checkpoints saved before it are kept in {})",
+            run.0.display()
+        );
     }
     Ok(Outcome {
         best,

@@ -11,7 +11,11 @@ fn trainer() -> Command {
 }
 
 fn run(args: &[&str], cwd: &Path) -> Output {
-    trainer().args(args).current_dir(cwd).output().expect("trainer runs")
+    trainer()
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("trainer runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -26,8 +30,18 @@ fn small_data(dir: &Path, per_class: usize) -> PathBuf {
             for k in 1..=12 {
                 let class = root.join(k.to_string());
                 std::fs::create_dir_all(&class).unwrap();
-                let mut files: Vec<PathBuf> = std::fs::read_dir(real.join(k.to_string())).unwrap().map(|e| e.unwrap().path()).collect();
-                files.sort_by_key(|p| p.file_stem().unwrap().to_str().unwrap().parse::<u32>().unwrap_or(u32::MAX));
+                let mut files: Vec<PathBuf> = std::fs::read_dir(real.join(k.to_string()))
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect();
+                files.sort_by_key(|p| {
+                    p.file_stem()
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .parse::<u32>()
+                        .unwrap_or(u32::MAX)
+                });
                 for file in files.iter().take(per_class) {
                     std::fs::copy(file, class.join(file.file_name().unwrap())).unwrap();
                 }
@@ -35,7 +49,16 @@ fn small_data(dir: &Path, per_class: usize) -> PathBuf {
         }
         None => {
             eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
-            let out = run(&["synth", "--out", root.to_str().unwrap(), "--per-class", &per_class.to_string()], dir);
+            let out = run(
+                &[
+                    "synth",
+                    "--out",
+                    root.to_str().unwrap(),
+                    "--per-class",
+                    &per_class.to_string(),
+                ],
+                dir,
+            );
             assert!(out.status.success(), "{}", text(&out.stderr));
         }
     }
@@ -45,7 +68,10 @@ fn small_data(dir: &Path, per_class: usize) -> PathBuf {
 fn assert_clean_failure(out: &Output, needle: &str) {
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "should fail: {stderr}");
-    assert!(!stderr.contains("panicked"), "panic instead of an error: {stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "panic instead of an error: {stderr}"
+    );
     assert!(stderr.contains(needle), "expected '{needle}' in: {stderr}");
     let error_lines = stderr.lines().filter(|l| l.starts_with("error")).count();
     assert!(error_lines >= 1, "{stderr}");
@@ -57,47 +83,118 @@ fn train_then_predict_and_eval_from_the_run_folder() {
     let data = small_data(tmp.path(), 30);
     let run_dir = tmp.path().join("run");
     let out = run(
-        &["--model", "mlp", "--data", data.to_str().unwrap(), "--epochs", "3", "--artifacts", run_dir.to_str().unwrap()],
+        &[
+            "--model",
+            "mlp",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "3",
+            "--artifacts",
+            run_dir.to_str().unwrap(),
+        ],
         tmp.path(),
     );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("epoch   3/3"), "{stdout}");
-    assert!(stdout.contains("done: best validation accuracy"), "{stdout}");
-    for file in ["config.json", "metrics.csv", "model.bpk", "checkpoint/model-3.bpk", "checkpoint/optim-3.bpk"] {
+    assert!(
+        stdout.contains("done: best validation accuracy"),
+        "{stdout}"
+    );
+    for file in [
+        "config.json",
+        "metrics.csv",
+        "model.bpk",
+        "checkpoint/model-3.bpk",
+        "checkpoint/optim-3.bpk",
+    ] {
         assert!(run_dir.join(file).is_file(), "{file} missing");
     }
     let metrics = std::fs::read_to_string(run_dir.join("metrics.csv")).unwrap();
-    assert_eq!(metrics.lines().next().unwrap(), "epoch,split,loss,accuracy,lr,seconds,images_per_second");
+    assert_eq!(
+        metrics.lines().next().unwrap(),
+        "epoch,split,loss,accuracy,lr,seconds,images_per_second"
+    );
     assert_eq!(metrics.lines().count(), 1 + 3 * 2);
 
     // predict: one image, and a folder into a CSV.
-    let image = data.join("2").read_dir().unwrap().next().unwrap().unwrap().path();
-    let out = run(&["predict", "--checkpoint", run_dir.to_str().unwrap(), image.to_str().unwrap()], tmp.path());
+    let image = data
+        .join("2")
+        .read_dir()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = run(
+        &[
+            "predict",
+            "--checkpoint",
+            run_dir.to_str().unwrap(),
+            image.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(dataset::CHARACTERS.iter().any(|c| stdout.contains(*c)), "{stdout}");
+    assert!(
+        dataset::CHARACTERS.iter().any(|c| stdout.contains(*c)),
+        "{stdout}"
+    );
     let csv = tmp.path().join("pred.csv");
     let out = run(
-        &["predict", "--checkpoint", run_dir.to_str().unwrap(), "--csv", csv.to_str().unwrap(), data.join("5").to_str().unwrap()],
+        &[
+            "predict",
+            "--checkpoint",
+            run_dir.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+            data.join("5").to_str().unwrap(),
+        ],
         tmp.path(),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = std::fs::read_to_string(csv).unwrap();
-    assert_eq!(csv.lines().next().unwrap(), "path,class,character,probability");
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "path,class,character,probability"
+    );
     assert_eq!(csv.lines().count(), 31);
 
     // eval --json: parses, and beats chance (1/12) after a short training.
-    let out = run(&["eval", "--checkpoint", run_dir.to_str().unwrap(), "--data", data.to_str().unwrap(), "--json"], tmp.path());
+    let out = run(
+        &[
+            "eval",
+            "--checkpoint",
+            run_dir.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--json",
+        ],
+        tmp.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     assert_eq!(json["n"], 360);
     let accuracy = json["accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.3, "accuracy {accuracy}");
-    assert!(run_dir.join("eval/confusion.png").is_file() && run_dir.join("eval/mistakes.png").is_file());
+    assert!(
+        run_dir.join("eval/confusion.png").is_file() && run_dir.join("eval/mistakes.png").is_file()
+    );
 
     // A second run into the same folder is refused rather than overwriting it.
-    let out = run(&["--model", "mlp", "--data", data.to_str().unwrap(), "--artifacts", run_dir.to_str().unwrap()], tmp.path());
+    let out = run(
+        &[
+            "--model",
+            "mlp",
+            "--data",
+            data.to_str().unwrap(),
+            "--artifacts",
+            run_dir.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
     assert_clean_failure(&out, "already holds a run");
 }
 
@@ -116,16 +213,29 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
     let tmp = tempfile::tempdir().unwrap();
     let data = small_data(tmp.path(), 80);
     let args = |dir: &Path| -> Vec<String> {
-        ["--model", "mlp", "--data", data.to_str().unwrap(), "--epochs", "3", "--artifacts", dir.to_str().unwrap()]
-            .map(String::from)
-            .to_vec()
+        [
+            "--model",
+            "mlp",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "3",
+            "--artifacts",
+            dir.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let whole = tmp.path().join("whole");
     let out = trainer().args(args(&whole)).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let killed = tmp.path().join("killed");
-    let mut child = trainer().args(args(&killed)).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = trainer()
+        .args(args(&killed))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let metrics = std::fs::read_to_string(killed.join("metrics.csv")).unwrap_or_default();
@@ -156,13 +266,31 @@ fn bad_input_gets_a_one_line_error_and_no_panic() {
         (&["--data", d, "--batch-size", "0"], "--batch-size"),
         (&["--data", d, "--lr", "-1"], "--lr"),
         (&["--data", d, "--lr", "NaN"], "--lr"),
-        (&["--data", d, "--model", "cnn_dropout", "--dropout", "1.5"], "--dropout"),
-        (&["--data", d, "--model", "resnet"], "unknown model 'resnet'"),
+        (
+            &["--data", d, "--model", "cnn_dropout", "--dropout", "1.5"],
+            "--dropout",
+        ),
+        (
+            &["--data", d, "--model", "resnet"],
+            "unknown model 'resnet'",
+        ),
         (&["--data", d, "--backend", "tpu"], "unknown backend 'tpu'"),
-        (&["--data", d, "--model", "mlp", "--hidden", "abc"], "--hidden"),
-        (&["--data", "no/such/folder", "--model", "mlp"], "no/such/folder"),
-        (&["predict", "--checkpoint", "no/such/run", d], "no/such/run"),
-        (&["eval", "--checkpoint", "no/such/run", "--data", d], "no/such/run"),
+        (
+            &["--data", d, "--model", "mlp", "--hidden", "abc"],
+            "--hidden",
+        ),
+        (
+            &["--data", "no/such/folder", "--model", "mlp"],
+            "no/such/folder",
+        ),
+        (
+            &["predict", "--checkpoint", "no/such/run", d],
+            "no/such/run",
+        ),
+        (
+            &["eval", "--checkpoint", "no/such/run", "--data", d],
+            "no/such/run",
+        ),
     ];
     for (args, needle) in cases {
         let out = run(args, tmp.path());
@@ -171,23 +299,73 @@ fn bad_input_gets_a_one_line_error_and_no_panic() {
 }
 
 #[test]
+fn a_diverging_run_stops_with_the_epoch_and_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_data(tmp.path(), 20);
+    let out = run(
+        &[
+            "--model",
+            "mlp",
+            "--data",
+            data.to_str().unwrap(),
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1000",
+            "--schedule",
+            "constant",
+            "--epochs",
+            "3",
+            "--artifacts",
+            "run",
+        ],
+        tmp.path(),
+    );
+    assert_clean_failure(&out, "diverged");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("at epoch 1, step"), "{stderr}");
+}
+
+#[test]
 fn damaged_or_mismatched_checkpoints_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let data = small_data(tmp.path(), 10);
     let run_dir = tmp.path().join("run");
     let out = run(
-        &["--model", "mlp", "--data", data.to_str().unwrap(), "--epochs", "1", "--artifacts", run_dir.to_str().unwrap()],
+        &[
+            "--model",
+            "mlp",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--artifacts",
+            run_dir.to_str().unwrap(),
+        ],
         tmp.path(),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let eval = |dir: &Path| run(&["eval", "--checkpoint", dir.to_str().unwrap(), "--data", data.to_str().unwrap()], tmp.path());
+    let eval = |dir: &Path| {
+        run(
+            &[
+                "eval",
+                "--checkpoint",
+                dir.to_str().unwrap(),
+                "--data",
+                data.to_str().unwrap(),
+            ],
+            tmp.path(),
+        )
+    };
 
     // A config saying another model than the weights are for.
     let other = tmp.path().join("other");
     copy_dir(&run_dir, &other);
-    let config = std::fs::read_to_string(other.join("config.json")).unwrap();
-    let config = config.replace("\"network\":\"mlp\"", "\"network\":\"cnn_res\"");
-    std::fs::write(other.join("config.json"), config).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(other.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["model"]["network"], "mlp");
+    config["model"] = serde_json::json!({ "network": "cnn_res" });
+    std::fs::write(other.join("config.json"), config.to_string()).unwrap();
     assert_clean_failure(&eval(&other), "model.bpk");
 
     // Truncated weights.
@@ -215,7 +393,19 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn with_no_data_the_main_job_trains_on_synthetic_handwriting() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = run(&["--model", "mlp", "--epochs", "1", "--augment", "none", "--artifacts", "run"], tmp.path());
+    let out = run(
+        &[
+            "--model",
+            "mlp",
+            "--epochs",
+            "1",
+            "--augment",
+            "none",
+            "--artifacts",
+            "run",
+        ],
+        tmp.path(),
+    );
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("built-in synthetic images"), "{stdout}");
