@@ -168,6 +168,9 @@ impl ModelConfig {
 }
 
 /// Any of the study's networks.
+// One network lives per run, so the size of the largest variant costs nothing;
+// boxing it would only complicate Burn's module derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Network {
     Mlp(Mlp),

@@ -6,6 +6,7 @@ mod bench;
 mod data;
 mod infer;
 mod progress;
+mod scratch;
 mod train;
 
 use anyhow::{Context, Result, bail};
@@ -52,6 +53,8 @@ enum Command {
     Sheet(SheetArgs),
     /// Measure training, inference and data-pipeline throughput and memory.
     Bench(BenchArgs),
+    /// Train with the hand-written backpropagation (no autodiff): sine fit, MLP or CNN.
+    Scratch(scratch::ScratchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -214,6 +217,7 @@ fn main() -> ExitCode {
         Some(Command::Synth(args)) => run_synth(args),
         Some(Command::Sheet(args)) => run_sheet(args),
         Some(Command::Bench(args)) => run_bench(args),
+        Some(Command::Scratch(args)) => scratch::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,10 +3,11 @@
 //! (MLP) and the small CNN on Hanzi12.
 
 use std::f64::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use crate::data::DataSource;
+use anyhow::{Context, Result, ensure};
 use backprop::init::rng;
 use backprop::loss::{correct, mean_absolute_error, mse, softmax_cross_entropy};
 use backprop::ndarray::{self, Array2, ArrayView2, Axis};
@@ -17,7 +18,6 @@ use rand::RngExt;
 use rand::seq::SliceRandom;
 
 /// Where the course data is looked for when `--data` is not given.
-const DEFAULT_DATA_DIR: &str = "data/train";
 /// Rows per evaluation forward pass.
 const EVAL_CHUNK: usize = 512;
 
@@ -38,7 +38,7 @@ pub struct ScratchArgs {
     /// sine, mlp or cnn.
     #[arg(long, value_enum, default_value_t = ScratchTask::Cnn)]
     pub task: ScratchTask,
-    /// Class-folder root <DIR>/<k>/<n>.bmp for mlp and cnn [default: data/train].
+    /// Class-folder root <DIR>/<k>/<n>.bmp for mlp and cnn [default: data/train if present, else built-in synthetic data].
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Epochs [default: sine 800, mlp 30, cnn 20].
@@ -255,19 +255,6 @@ fn to_arrays<F: backprop::Float>(data: &Hanzi12) -> Result<(Array2<F>, Vec<usize
     Ok((Array2::from_shape_vec((n, PIXELS), pixels)?, labels))
 }
 
-fn data_root(args: &ScratchArgs) -> Result<PathBuf> {
-    if let Some(path) = &args.data {
-        return Ok(path.clone());
-    }
-    if Path::new(DEFAULT_DATA_DIR).is_dir() {
-        return Ok(PathBuf::from(DEFAULT_DATA_DIR));
-    }
-    bail!(
-        "no --data given and no {DEFAULT_DATA_DIR}/: pass --data DIR, a folder with class sub-folders 1..12 \
-         (e.g. --data ../shared/hanzi12/train)"
-    )
-}
-
 /// The two hand-written classifiers behind one interface.
 enum Net<F: backprop::Float> {
     Mlp(Mlp<F>),
@@ -342,10 +329,10 @@ fn as_images<F: backprop::Float>(x: ArrayView2<'_, F>) -> ndarray::Array4<F> {
 }
 
 fn hanzi<F: backprop::Float>(args: &ScratchArgs) -> Result<()> {
-    let root = data_root(args)?;
-    let all = Hanzi12::open(&root).with_context(|| format!("opening {}", root.display()))?;
+    let source = DataSource::resolve(args.data.as_deref(), args.seed);
+    let all = source.load()?;
     let (train, valid) = all.split(args.valid_ratio);
-    ensure!(train.len() > 0, "no training images in {}", root.display());
+    ensure!(!train.is_empty(), "no training images in the data");
     let (x_train, y_train) = to_arrays::<F>(&train)?;
     let (x_valid, y_valid) = to_arrays::<F>(&valid)?;
 
@@ -403,7 +390,7 @@ fn hanzi<F: backprop::Float>(args: &ScratchArgs) -> Result<()> {
         if args.f64 { "f64" } else { "f32" },
         x_train.nrows(),
         x_valid.nrows(),
-        root.display()
+        source.describe()
     );
 
     let mut opt = Sgd::new(F::from_f64(lr), F::from_f64(momentum));

@@ -412,3 +412,37 @@ fn with_no_data_the_main_job_trains_on_synthetic_handwriting() {
     assert!(stdout.contains("--data"), "{stdout}");
     assert!(tmp.path().join("run/model.bpk").is_file());
 }
+
+#[test]
+fn hand_written_backprop_fits_the_sine_and_trains_the_cnn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run(&["scratch", "--task", "sine"], tmp.path());
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let error: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("final: sine fit mean absolute test error "))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no final line in {stdout}"));
+    assert!(error <= 0.01, "sine error {error}");
+
+    let data = small_data(tmp.path(), 20);
+    let out = run(
+        &[
+            "scratch",
+            "--task",
+            "cnn",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("final:"),
+        "{}",
+        text(&out.stdout)
+    );
+}
