@@ -61,9 +61,11 @@ impl Backend {
     }
 }
 
-/// Whether wgpu finds any adapter (a real GPU, or a software one such as
-/// lavapipe where it is installed).
+/// Whether wgpu finds an adapter on a compute-capable API (Vulkan, Metal or
+/// DirectX 12; a software Vulkan such as lavapipe counts). OpenGL adapters
+/// are not enough: Burn's kernels need compute shaders, and on a machine
+/// whose only adapter is a GL context the first kernel fails deep inside.
 fn gpu_adapter_present() -> bool {
     let instance = wgpu::Instance::default();
-    !futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::all())).is_empty()
+    !futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::PRIMARY)).is_empty()
 }

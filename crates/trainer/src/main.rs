@@ -208,6 +208,20 @@ struct SheetArgs {
 }
 
 fn main() -> ExitCode {
+    // A bug should still end in one line that says where, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: internal error{at}: {}", message.replace('\n', " "));
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         None => run_train(cli.train),

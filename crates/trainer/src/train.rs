@@ -236,6 +236,8 @@ pub fn train(
     interrupter: Interrupter,
 ) -> Result<Outcome> {
     config.check()?;
+    // A backend that cannot start is refused before anything is written.
+    let device = config.backend.device()?;
     let start_epoch = if resume {
         run.last_complete_epoch().unwrap_or(0)
     } else {
@@ -263,7 +265,6 @@ pub fn train(
             config.valid_ratio
         );
     }
-    let device = config.backend.device()?;
     device.seed(config.seed);
     let train_device = device.clone().autodiff();
     let model = config.model.init(&train_device);

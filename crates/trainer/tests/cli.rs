@@ -262,6 +262,7 @@ fn bad_input_gets_a_one_line_error_and_no_panic() {
     let tmp = tempfile::tempdir().unwrap();
     let data = small_data(tmp.path(), 3);
     let d = data.to_str().unwrap();
+    std::fs::write(tmp.path().join("a-file"), "not a folder").unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["--data", d, "--batch-size", "0"], "--batch-size"),
         (&["--data", d, "--lr", "-1"], "--lr"),
@@ -295,6 +296,24 @@ fn bad_input_gets_a_one_line_error_and_no_panic() {
     for (args, needle) in cases {
         let out = run(args, tmp.path());
         assert_clean_failure(&out, needle);
+    }
+    // No GPU here: the GPU backend is refused, naming the CPU one, and nothing is written.
+    if std::env::var_os("HANZI12_HAS_GPU").is_none() {
+        let out = run(
+            &[
+                "--data",
+                d,
+                "--model",
+                "mlp",
+                "--backend",
+                "wgpu",
+                "--artifacts",
+                "gpu",
+            ],
+            tmp.path(),
+        );
+        assert_clean_failure(&out, "--backend flex");
+        assert!(!tmp.path().join("gpu").exists());
     }
 }
 
