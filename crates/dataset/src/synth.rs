@@ -204,6 +204,34 @@ pub struct SynthConfig {
     pub supersample: usize,
 }
 
+impl SynthConfig {
+    /// A writer with no variation but the pen: the font's own glyph, centred.
+    /// Used to draw the characters as labels in figures.
+    pub fn plain() -> Self {
+        SynthConfig::new()
+            .with_scale_sd(0.0)
+            .with_aspect_sd(0.0)
+            .with_aspect_pull(0.0)
+            .with_rotation_sd(0.0)
+            .with_shear_sd(0.0)
+            .with_offset_sd(0.0)
+            .with_stroke_shift_sd(0.0)
+            .with_stroke_scale_sd(0.0)
+            .with_stroke_rotation_sd(0.0)
+            .with_point_jitter_sd(0.0)
+            .with_bend_sd(0.0)
+            .with_end_sd(0.0)
+            .with_component_shift_sd(0.0)
+            .with_component_scale_sd(0.0)
+            .with_side_by_side_align(0.0)
+            .with_side_by_side_trim(0.0)
+            .with_straighten_max(0.0)
+            .with_elastic_amplitude(0.0)
+            .with_ligature_prob(0.0)
+            .with_variant_prob(0.0)
+    }
+}
+
 /// `12 * per_class` synthetic images, rendered on demand: index `i` is class
 /// `i / per_class`, sample `n = i % per_class + 1`.
 #[derive(Clone, Debug)]
@@ -1011,27 +1039,7 @@ mod tests {
     #[test]
     fn plain_writer_draws_the_font() {
         // No randomness but the pen: the glyph is the font's, centred.
-        let config = SynthConfig::new()
-            .with_scale_sd(0.0)
-            .with_aspect_sd(0.0)
-            .with_aspect_pull(0.0)
-            .with_rotation_sd(0.0)
-            .with_shear_sd(0.0)
-            .with_offset_sd(0.0)
-            .with_stroke_shift_sd(0.0)
-            .with_stroke_scale_sd(0.0)
-            .with_stroke_rotation_sd(0.0)
-            .with_point_jitter_sd(0.0)
-            .with_bend_sd(0.0)
-            .with_end_sd(0.0)
-            .with_component_shift_sd(0.0)
-            .with_component_scale_sd(0.0)
-            .with_side_by_side_align(0.0)
-            .with_side_by_side_trim(0.0)
-            .with_straighten_max(0.0)
-            .with_elastic_amplitude(0.0)
-            .with_ligature_prob(0.0)
-            .with_variant_prob(0.0);
+        let config = SynthConfig::plain();
         let a = render(&config, 9, 1, 1);
         let b = render(&config, 9, 2, 2);
         // Only the pen width and threshold differ: the same pixels, give or take

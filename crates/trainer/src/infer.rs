@@ -290,8 +290,8 @@ impl Evaluation {
         img
     }
 
-    /// The misclassified images (up to `limit`), each with its true and
-    /// predicted character beside it.
+    /// The misclassified images (up to `limit`), each followed by its true
+    /// and its predicted character in the font, framed in grey.
     pub fn mistakes_png(&self, limit: usize) -> image::GrayImage {
         const SCALE: u32 = 2;
         const TILE: u32 = SIDE as u32 * SCALE;
@@ -299,12 +299,14 @@ impl Evaluation {
         let shown = self.mistakes.len().min(limit).max(1) as u32;
         let rows = shown.div_ceil(COLUMNS);
         let width = COLUMNS * (3 * TILE + 8);
-        let mut img = image::GrayImage::from_pixel(width, rows * (TILE + 8), image::Luma([255]));
+        let mut img =
+            image::GrayImage::from_pixel(width + 8, rows * (TILE + 8) + 8, image::Luma([255]));
         for (i, (item, predicted)) in self.mistakes.iter().take(limit).enumerate() {
             let (x, y) = (
-                (i as u32 % COLUMNS) * (3 * TILE + 8),
-                (i as u32 / COLUMNS) * (TILE + 8),
+                (i as u32 % COLUMNS) * (3 * TILE + 8) + 4,
+                (i as u32 / COLUMNS) * (TILE + 8) + 4,
             );
+            frame(&mut img, x - 2, y - 2, 3 * TILE + 4, TILE + 4);
             paste(&mut img, &item.image, x, y, SCALE);
             paste(&mut img, &glyph(item.label), x + TILE, y, SCALE);
             paste(&mut img, &glyph(*predicted), x + 2 * TILE, y, SCALE);
@@ -315,7 +317,26 @@ impl Evaluation {
 
 /// A clean drawing of character `k` from its stroke data, used as a label.
 fn glyph(k: usize) -> Vec<f32> {
-    dataset::synth::render(&dataset::synth::SynthConfig::new(), k, 0, 1)
+    dataset::synth::render(&dataset::synth::SynthConfig::plain(), k, 0, 1)
+}
+
+/// A one-pixel grey rectangle.
+fn frame(img: &mut image::GrayImage, x: u32, y: u32, width: u32, height: u32) {
+    let grey = image::Luma([170]);
+    for dx in 0..width {
+        for yy in [y, y + height - 1] {
+            if x + dx < img.width() && yy < img.height() {
+                img.put_pixel(x + dx, yy, grey);
+            }
+        }
+    }
+    for dy in 0..height {
+        for xx in [x, x + width - 1] {
+            if xx < img.width() && y + dy < img.height() {
+                img.put_pixel(xx, y + dy, grey);
+            }
+        }
+    }
 }
 
 /// Draws a 28x28 ink image (ink black) at (x, y), scaled.
