@@ -135,6 +135,9 @@ struct TrainArgs {
     /// Run folder [default: artifacts/<model>-<date-time>].
     #[arg(long)]
     artifacts: Option<PathBuf>,
+    /// Start from the weights of a trained run folder (fine-tuning) instead of random ones.
+    #[arg(long)]
+    init: Option<PathBuf>,
     /// Continue the run saved in --artifacts from its last complete epoch.
     #[arg(long, requires = "artifacts")]
     resume: bool,
@@ -270,6 +273,7 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         seed: args.seed,
         workers: args.workers,
         patience: args.patience,
+        init: args.init.clone(),
     };
     config.check()?;
     Ok(config)

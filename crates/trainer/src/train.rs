@@ -6,6 +6,7 @@ use burn::data::dataloader::DataLoaderBuilder;
 use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, SgdConfig};
@@ -91,6 +92,10 @@ pub struct TrainConfig {
     /// Stop when validation loss has not improved for this many epochs (0: never).
     #[config(default = 0)]
     pub patience: usize,
+    /// Start from the weights of this run folder (fine-tuning) instead of a
+    /// random initialisation; the networks must be the same.
+    #[config(default = "None")]
+    pub init: Option<PathBuf>,
 }
 
 impl TrainConfig {
@@ -250,11 +255,6 @@ pub fn train(
             config.epochs
         );
     }
-    std::fs::create_dir_all(run.checkpoints())
-        .with_context(|| format!("cannot create the artifacts folder {}", run.0.display()))?;
-    // Writing the config first also proves the folder is writable before any training.
-    write_atomic(&run.config(), config.to_string().as_bytes())?;
-
     let data = config.data.load()?;
     let (train_set, valid_set) = data.split(config.valid_ratio);
     if train_set.is_empty() || valid_set.is_empty() {
@@ -267,7 +267,24 @@ pub fn train(
     }
     device.seed(config.seed);
     let train_device = device.clone().autodiff();
-    let model = config.model.init(&train_device);
+    let mut model = config.model.init(&train_device);
+    if let Some(from) = config.init.as_ref().filter(|_| start_epoch == 0) {
+        let weights = RunDir(from.clone()).model();
+        model = model.try_load_file(&weights).map_err(|e| {
+            anyhow::anyhow!(
+                "--init {}: cannot load {} into a {} model: {e}",
+                from.display(),
+                weights.display(),
+                config.model.name()
+            )
+        })?;
+        println!("starting from the weights of {}", weights.display());
+    }
+    // Only now, with data and model in hand, is anything written; the config
+    // goes first, which also proves the folder writable before any training.
+    std::fs::create_dir_all(run.checkpoints())
+        .with_context(|| format!("cannot create the artifacts folder {}", run.0.display()))?;
+    write_atomic(&run.config(), config.to_string().as_bytes())?;
     println!(
         "training {} ({} parameters) on {}: {} train / {} valid images, backend {}, {} epochs",
         config.model.describe(),

@@ -183,6 +183,48 @@ fn train_then_predict_and_eval_from_the_run_folder() {
         run_dir.join("eval/confusion.png").is_file() && run_dir.join("eval/mistakes.png").is_file()
     );
 
+    // Fine-tuning starts from the run's weights; a different network cannot.
+    let tuned = tmp.path().join("tuned");
+    let d = data.to_str().unwrap();
+    let init = run_dir.to_str().unwrap();
+    let out = run(
+        &[
+            "--model",
+            "mlp",
+            "--data",
+            d,
+            "--epochs",
+            "1",
+            "--init",
+            init,
+            "--artifacts",
+            tuned.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("starting from the weights of"));
+    let out = run(
+        &[
+            "--model",
+            "cnn",
+            "--data",
+            d,
+            "--epochs",
+            "1",
+            "--init",
+            init,
+            "--artifacts",
+            "x",
+        ],
+        tmp.path(),
+    );
+    assert_clean_failure(&out, "--init");
+    assert!(
+        !tmp.path().join("x").exists(),
+        "a refused run left a folder behind"
+    );
+
     // A second run into the same folder is refused rather than overwriting it.
     let out = run(
         &[
