@@ -10,12 +10,30 @@ fn trainer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
 }
 
-fn run(args: &[&str], cwd: &Path) -> Output {
+fn run<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> Output {
     trainer()
         .args(args)
         .current_dir(cwd)
         .output()
         .expect("trainer runs")
+}
+
+/// Flags of a short MLP training run: the cheapest real training there is.
+fn mlp_run(data: &Path, epochs: usize, artifacts: &Path) -> Vec<String> {
+    let (data, artifacts) = (data.to_str().unwrap(), artifacts.to_str().unwrap());
+    let epochs = epochs.to_string();
+    [
+        "--model",
+        "mlp",
+        "--data",
+        data,
+        "--epochs",
+        &epochs,
+        "--artifacts",
+        artifacts,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -82,19 +100,7 @@ fn train_then_predict_and_eval_from_the_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let data = small_data(tmp.path(), 30);
     let run_dir = tmp.path().join("run");
-    let out = run(
-        &[
-            "--model",
-            "mlp",
-            "--data",
-            data.to_str().unwrap(),
-            "--epochs",
-            "3",
-            "--artifacts",
-            run_dir.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
+    let out = run(&mlp_run(&data, 3, &run_dir), tmp.path());
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("epoch   3/3"), "{stdout}");
@@ -187,21 +193,9 @@ fn train_then_predict_and_eval_from_the_run_folder() {
     let tuned = tmp.path().join("tuned");
     let d = data.to_str().unwrap();
     let init = run_dir.to_str().unwrap();
-    let out = run(
-        &[
-            "--model",
-            "mlp",
-            "--data",
-            d,
-            "--epochs",
-            "1",
-            "--init",
-            init,
-            "--artifacts",
-            tuned.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
+    let mut fine_tune = mlp_run(&data, 1, &tuned);
+    fine_tune.extend(["--init".to_string(), init.to_string()]);
+    let out = run(&fine_tune, tmp.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("starting from the weights of"));
     let out = run(
@@ -254,20 +248,7 @@ fn final_figures(run_dir: &Path) -> Vec<String> {
 fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
     let tmp = tempfile::tempdir().unwrap();
     let data = small_data(tmp.path(), 80);
-    let args = |dir: &Path| -> Vec<String> {
-        [
-            "--model",
-            "mlp",
-            "--data",
-            data.to_str().unwrap(),
-            "--epochs",
-            "3",
-            "--artifacts",
-            dir.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let args = |dir: &Path| mlp_run(&data, 3, dir);
     let whole = tmp.path().join("whole");
     let out = trainer().args(args(&whole)).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -392,19 +373,7 @@ fn damaged_or_mismatched_checkpoints_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let data = small_data(tmp.path(), 10);
     let run_dir = tmp.path().join("run");
-    let out = run(
-        &[
-            "--model",
-            "mlp",
-            "--data",
-            data.to_str().unwrap(),
-            "--epochs",
-            "1",
-            "--artifacts",
-            run_dir.to_str().unwrap(),
-        ],
-        tmp.path(),
-    );
+    let out = run(&mlp_run(&data, 1, &run_dir), tmp.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let eval = |dir: &Path| {
         run(
