@@ -98,8 +98,9 @@ struct TrainArgs {
     /// Class-folder root <DIR>/<k>/<n>.bmp [default: data/train if present, else built-in synthetic data].
     #[arg(long)]
     data: Option<PathBuf>,
-    #[arg(long, default_value_t = train::DEFAULT_EPOCHS)]
-    epochs: usize,
+    /// Passes over the training data [default: 10; the mlp: 30].
+    #[arg(long)]
+    epochs: Option<usize>,
     #[arg(long, default_value_t = train::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
     /// Learning rate (peak of the schedule).
@@ -253,11 +254,12 @@ fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     };
     let model = ModelConfig::from_name(&args.model, &options)
         .map_err(|e| anyhow::anyhow!("--model {}: {e}", args.model))?;
+    let epochs = args.epochs.unwrap_or_else(|| train::default_epochs(&model));
     let config = TrainConfig {
         model,
         data: DataSource::resolve(args.data.as_deref(), args.seed),
         backend: args.backend,
-        epochs: args.epochs,
+        epochs,
         batch_size: args.batch_size,
         lr: args.lr,
         optimizer: args.optimizer,

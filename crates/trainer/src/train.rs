@@ -31,6 +31,17 @@ use crate::progress::{DIVERGED, EpochRow, EpochTable, QuietRenderer, read_metric
 
 /// Defaults of a run, shared by `TrainConfig` and the command line.
 pub const DEFAULT_EPOCHS: usize = 10;
+/// An MLP epoch costs about a second on CPU, and the MLP is still improving
+/// after 10 (95.7 % valid at 10, 97.5 % at 30 on the course data).
+pub const DEFAULT_MLP_EPOCHS: usize = 30;
+
+/// Epochs of a run when `--epochs` is not given.
+pub fn default_epochs(model: &ModelConfig) -> usize {
+    match model {
+        ModelConfig::Mlp(_) => DEFAULT_MLP_EPOCHS,
+        _ => DEFAULT_EPOCHS,
+    }
+}
 pub const DEFAULT_BATCH_SIZE: usize = 64;
 pub const DEFAULT_LR: f64 = 1e-3;
 pub const DEFAULT_SEED: u64 = 42;
