@@ -309,7 +309,7 @@ fn run_train(args: TrainArgs) -> Result<()> {
     let interrupter = burn::train::Interrupter::new();
     let on_ctrl_c = interrupter.clone();
     ctrlc::set_handler(move || {
-        eprintln!("Ctrl-C: stopping at the end of this step and saving");
+        eprintln!("Ctrl-C: stopping at the end of this step; the finished epochs are saved (continue with --resume)");
         on_ctrl_c.stop(Some("interrupted by Ctrl-C"));
     })
     .context("cannot install the Ctrl-C handler")?;

@@ -259,15 +259,7 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let metrics = std::fs::read_to_string(killed.join("metrics.csv")).unwrap_or_default();
-        if metrics.lines().any(|l| l.starts_with("1,valid")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "epoch 1 never finished");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_row(&killed, "1,valid");
     // Into epoch 2, then SIGKILL.
     std::thread::sleep(Duration::from_millis(150));
     child.kill().unwrap();
@@ -278,6 +270,52 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
     let out = trainer().args(&resume).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(final_figures(&killed), final_figures(&whole));
+}
+
+/// Polls `metrics.csv` of a run until it has a row starting with `prefix`.
+fn wait_for_row(run_dir: &Path, prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while !std::fs::read_to_string(run_dir.join("metrics.csv"))
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with(prefix))
+    {
+        assert!(Instant::now() < deadline, "no '{prefix}' row in time");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_keeps_the_finished_epochs_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_data(tmp.path(), 80);
+    let run_dir = tmp.path().join("run");
+    let args = mlp_run(&data, 40, &run_dir);
+    let child = trainer()
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_row(&run_dir, "2,valid");
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("interrupted by Ctrl-C"), "{stdout}");
+    assert!(text(&out.stderr).contains("Ctrl-C"));
+    assert!(run_dir.join("model.bpk").is_file());
+
+    let mut resume = args.clone();
+    resume.push("--resume".into());
+    let out = run(&resume, tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = final_figures(&run_dir);
+    assert_eq!(rows.len(), 2 * 40, "{rows:?}");
 }
 
 #[test]
