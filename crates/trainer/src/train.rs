@@ -34,6 +34,12 @@ pub const DEFAULT_EPOCHS: usize = 10;
 /// An MLP epoch costs about a second on CPU, and the MLP is still improving
 /// after 10 (95.7 % valid at 10, 97.5 % at 30 on the course data).
 pub const DEFAULT_MLP_EPOCHS: usize = 30;
+pub const DEFAULT_BATCH_SIZE: usize = 64;
+pub const DEFAULT_LR: f64 = 1e-3;
+pub const DEFAULT_SEED: u64 = 42;
+/// One loader thread keeps the batch order, and so the run, reproducible;
+/// loading is a small fraction of a training step (see `bench`).
+pub const DEFAULT_WORKERS: usize = 1;
 
 /// Epochs of a run when `--epochs` is not given.
 pub fn default_epochs(model: &ModelConfig) -> usize {
@@ -42,12 +48,6 @@ pub fn default_epochs(model: &ModelConfig) -> usize {
         _ => DEFAULT_EPOCHS,
     }
 }
-pub const DEFAULT_BATCH_SIZE: usize = 64;
-pub const DEFAULT_LR: f64 = 1e-3;
-pub const DEFAULT_SEED: u64 = 42;
-/// One loader thread keeps the batch order, and so the run, reproducible;
-/// loading is a small fraction of a training step (see `bench`).
-pub const DEFAULT_WORKERS: usize = 1;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
