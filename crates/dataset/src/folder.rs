@@ -14,6 +14,13 @@ pub const DEFAULT_VALID_RATIO: f64 = 100.0 / 620.0;
 /// and reported.
 const IMAGE_EXTENSIONS: [&str; 2] = ["bmp", "png"];
 
+/// Whether `path` names an image this crate reads (by its extension).
+pub fn is_image_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// Labelled character images held in memory (the course set is 8 MB as f32).
 ///
 /// Items are ordered by class, then by file index within the class, so that a

@@ -42,7 +42,7 @@ pub use batcher::{Hanzi12Batch, Hanzi12Batcher, PixelConvention};
 pub use bmp::encode_bmp_1bit;
 pub use decode::{Decoded, decode_image};
 pub use error::DataError;
-pub use folder::{DEFAULT_VALID_RATIO, Hanzi12};
+pub use folder::{DEFAULT_VALID_RATIO, Hanzi12, is_image_path};
 pub use sheet::contact_sheet;
 pub use synth::{SynthConfig, SyntheticHanzi12};
 

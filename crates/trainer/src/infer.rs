@@ -6,6 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use dataset::{
     CHARACTERS, Hanzi12, Hanzi12Batcher, Hanzi12Item, NUM_CLASSES, PIXELS, SIDE, decode_image,
+    is_image_path,
 };
 use models::Network;
 use std::path::{Path, PathBuf};
@@ -121,11 +122,7 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     for path in entries {
         if path.is_dir() {
             collect_images(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "bmp" | "png"))
-        {
+        } else if is_image_path(&path) {
             out.push(path);
         }
     }
