@@ -44,17 +44,7 @@ impl Trained {
             );
         }
         let device = backend.device()?;
-        let network = config
-            .model
-            .init(&device)
-            .try_load_file(&weights)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: cannot load the weights of a {} model: {e}",
-                    weights.display(),
-                    config.model.name()
-                )
-            })?;
+        let network = run.load_weights(config.model.init(&device), &config.model)?;
         Ok(Trained {
             config,
             network,

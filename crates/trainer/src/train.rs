@@ -18,7 +18,7 @@ use burn::train::{
     Interrupter, Learner, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
 };
 use dataset::{AugmentConfig, Augmented, Hanzi12Batcher, PixelConvention};
-use models::ModelConfig;
+use models::{ModelConfig, Network};
 use serde::{Deserialize, Serialize};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -189,6 +189,19 @@ impl RunDir {
             .max()
     }
 
+    /// `network` (built from `model`) with this run's best weights loaded;
+    /// weights saved for another network are an error naming the file.
+    pub fn load_weights(&self, network: Network, model: &ModelConfig) -> Result<Network> {
+        let weights = self.model();
+        network.try_load_file(&weights).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot load the weights of a {} model: {e}",
+                weights.display(),
+                model.name()
+            )
+        })
+    }
+
     pub fn load_config(&self) -> Result<TrainConfig> {
         let path = self.config();
         let text = std::fs::read_to_string(&path)
@@ -280,16 +293,11 @@ pub fn train(
     let train_device = device.clone().autodiff();
     let mut model = config.model.init(&train_device);
     if let Some(from) = config.init.as_ref().filter(|_| start_epoch == 0) {
-        let weights = RunDir(from.clone()).model();
-        model = model.try_load_file(&weights).map_err(|e| {
-            anyhow::anyhow!(
-                "--init {}: cannot load {} into a {} model: {e}",
-                from.display(),
-                weights.display(),
-                config.model.name()
-            )
-        })?;
-        println!("starting from the weights of {}", weights.display());
+        let source = RunDir(from.clone());
+        model = source
+            .load_weights(model, &config.model)
+            .with_context(|| format!("--init {}", from.display()))?;
+        println!("starting from the weights of {}", source.model().display());
     }
     // Only now, with data and model in hand, is anything written; the config
     // goes first, which also proves the folder writable before any training.
