@@ -104,6 +104,25 @@ impl Hanzi12 {
         counts
     }
 
+    /// The first `n` items (lowest file numbers) of each class: a smaller
+    /// copy of the set that splits and trains like the whole.
+    pub fn first_per_class(&self, n: usize) -> Hanzi12 {
+        let mut seen = [0usize; NUM_CLASSES];
+        let items = self
+            .items
+            .iter()
+            .filter(|item| {
+                seen[item.label] += 1;
+                seen[item.label] <= n
+            })
+            .cloned()
+            .collect();
+        Hanzi12 {
+            items,
+            notes: self.notes.clone(),
+        }
+    }
+
     /// Deterministic split per class by file index: the last
     /// `round(n_class * valid_ratio)` files of each class are validation.
     /// With the default ratio, the full course set (620 per class) splits

@@ -215,6 +215,24 @@ fn split_is_per_class_deterministic_and_disjoint() {
 }
 
 #[test]
+fn a_smaller_copy_keeps_the_first_files_of_every_class() {
+    let (data, _) = data();
+    let small = data.first_per_class(10);
+    assert_eq!(small.class_counts(), [10; NUM_CLASSES]);
+    for class in 0..NUM_CLASSES {
+        let first: Vec<_> = data
+            .items()
+            .iter()
+            .filter(|i| i.label == class)
+            .take(10)
+            .collect();
+        let kept: Vec<_> = small.items().iter().filter(|i| i.label == class).collect();
+        assert_eq!(first, kept);
+    }
+    assert_eq!(data.first_per_class(usize::MAX).len(), data.len());
+}
+
+#[test]
 fn the_course_split_on_620_files_is_520_and_100() {
     let dir = tempfile::tempdir().unwrap();
     let class = dir.path().join("3");

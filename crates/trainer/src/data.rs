@@ -17,8 +17,13 @@ pub const DEFAULT_DATA_DIR: &str = "data/train";
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum DataSource {
-    /// A class-folder root `<root>/<k>/<n>.bmp`.
-    Folder { path: PathBuf },
+    /// A class-folder root `<root>/<k>/<n>.bmp`, or only the first
+    /// `per_class` files of each class of it.
+    Folder {
+        path: PathBuf,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        per_class: Option<usize>,
+    },
     /// The built-in synthetic handwriting.
     Synthetic { per_class: usize, seed: u64 },
 }
@@ -27,22 +32,30 @@ impl DataSource {
     /// `--data` if given, else `data/train` if it exists, else the built-in
     /// synthetic set (said in one line, with how to use real data).
     pub fn resolve(data: Option<&Path>, seed: u64) -> DataSource {
+        Self::resolve_with(data, seed, SYNTH_PER_CLASS)
+    }
+
+    /// As [`resolve`](Self::resolve), with `synthetic_per_class` synthetic
+    /// images per class when there is no real data.
+    pub fn resolve_with(data: Option<&Path>, seed: u64, synthetic_per_class: usize) -> DataSource {
         if let Some(path) = data {
             return DataSource::Folder {
                 path: path.to_path_buf(),
+                per_class: None,
             };
         }
         if Path::new(DEFAULT_DATA_DIR).is_dir() {
             return DataSource::Folder {
                 path: PathBuf::from(DEFAULT_DATA_DIR),
+                per_class: None,
             };
         }
         println!(
-            "no --data given and no {DEFAULT_DATA_DIR}/: training on {SYNTH_PER_CLASS} built-in synthetic images per class \
+            "no --data given and no {DEFAULT_DATA_DIR}/: training on {synthetic_per_class} built-in synthetic images per class \
              (put the course set in {DEFAULT_DATA_DIR}/<k>/<n>.bmp or pass --data DIR to use real handwriting)"
         );
         DataSource::Synthetic {
-            per_class: SYNTH_PER_CLASS,
+            per_class: synthetic_per_class,
             seed,
         }
     }
@@ -50,10 +63,13 @@ impl DataSource {
     /// All images of the source, in memory.
     pub fn load(&self) -> Result<Hanzi12> {
         match self {
-            DataSource::Folder { path } => {
-                let data = Hanzi12::open(path)?;
+            DataSource::Folder { path, per_class } => {
+                let mut data = Hanzi12::open(path)?;
                 for note in data.notes() {
                     println!("note: {note}");
+                }
+                if let Some(n) = per_class {
+                    data = data.first_per_class(*n);
                 }
                 Ok(data)
             }
@@ -63,7 +79,14 @@ impl DataSource {
 
     pub fn describe(&self) -> String {
         match self {
-            DataSource::Folder { path } => path.display().to_string(),
+            DataSource::Folder {
+                path,
+                per_class: None,
+            } => path.display().to_string(),
+            DataSource::Folder {
+                path,
+                per_class: Some(n),
+            } => format!("{} (first {n} per class)", path.display()),
             DataSource::Synthetic { per_class, seed } => {
                 format!("synthetic ({per_class} per class, seed {seed})")
             }

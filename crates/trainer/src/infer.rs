@@ -343,7 +343,11 @@ fn paste(img: &mut image::GrayImage, ink: &[f32], x: u32, y: u32, scale: u32) {
 }
 
 /// Encodes a PNG and writes it atomically.
-pub fn save_png(img: &image::GrayImage, path: &Path) -> Result<()> {
+pub fn save_png<P>(img: &image::ImageBuffer<P, Vec<P::Subpixel>>, path: &Path) -> Result<()>
+where
+    P: image::PixelWithColorType,
+    [P::Subpixel]: image::EncodableLayout,
+{
     let mut bytes = std::io::Cursor::new(Vec::new());
     img.write_to(&mut bytes, image::ImageFormat::Png)?;
     write_atomic(path, bytes.get_ref())

@@ -7,6 +7,7 @@ mod data;
 mod infer;
 mod progress;
 mod scratch;
+mod study;
 mod train;
 
 use anyhow::{Context, Result, bail};
@@ -26,7 +27,8 @@ const EXAMPLES: &str = "Examples:
   trainer --model cnn_res --backend wgpu                     train on a GPU
   trainer predict --checkpoint artifacts/cnn_res-<time> some/image.bmp
   trainer eval --checkpoint artifacts/cnn_res-<time> --data ../shared/hanzi12/train
-  trainer synth --out /tmp/synth --per-class 620";
+  trainer synth --out /tmp/synth --per-class 620
+  trainer study all --data ../shared/hanzi12/train           the course report's studies";
 
 /// Train, evaluate and use networks that read 12 handwritten Chinese
 /// characters (博学笃志切问近思自由无用). Without a subcommand it trains.
@@ -55,6 +57,8 @@ enum Command {
     Bench(BenchArgs),
     /// Train with the hand-written backpropagation (no autodiff): sine fit, MLP or CNN.
     Scratch(scratch::ScratchArgs),
+    /// Reproduce one of the course report's studies (or all): train, plot, write REPORT.md.
+    Study(study::StudyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -236,6 +240,7 @@ fn main() -> ExitCode {
         Some(Command::Sheet(args)) => run_sheet(args),
         Some(Command::Bench(args)) => run_bench(args),
         Some(Command::Scratch(args)) => scratch::run(&args),
+        Some(Command::Study(args)) => study::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -314,7 +319,11 @@ fn run_train(args: TrainArgs) -> Result<()> {
     })
     .context("cannot install the Ctrl-C handler")?;
 
-    let outcome = train::train(&config, &run, args.resume, interrupter)?;
+    let launch = train::Launch {
+        resume: args.resume,
+        ..Default::default()
+    };
+    let outcome = train::train(&config, &run, launch, interrupter)?;
     if let Some(reason) = &outcome.stopped_early {
         println!("stopped before the last epoch: {reason}");
     }

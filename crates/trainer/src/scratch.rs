@@ -17,7 +17,6 @@ use dataset::{DEFAULT_VALID_RATIO, Hanzi12, NUM_CLASSES, PIXELS, SIDE};
 use rand::RngExt;
 use rand::seq::SliceRandom;
 
-/// Where the course data is looked for when `--data` is not given.
 /// Rows per evaluation forward pass.
 const EVAL_CHUNK: usize = 512;
 
@@ -156,7 +155,62 @@ fn gather<F: backprop::Float>(x: &Array2<F>, indices: &[usize]) -> Array2<F> {
     x.select(Axis(0), indices)
 }
 
+/// What a sine fit learned and how well: the study's figures come from it.
+pub struct SineFit {
+    /// Training MSE of each epoch.
+    pub train_mse: Vec<f64>,
+    /// Mean absolute error on the test points after each epoch.
+    pub test_mae: Vec<f64>,
+    /// The evenly spaced test points on [-π, π] and the network's output there.
+    pub x: Vec<f64>,
+    pub prediction: Vec<f64>,
+    pub max_error: f64,
+    pub seconds: f64,
+}
+
+impl SineFit {
+    /// Mean absolute test error at the end of training.
+    pub fn mae(&self) -> f64 {
+        self.test_mae.last().copied().unwrap_or(f64::NAN)
+    }
+}
+
+impl ScratchArgs {
+    /// The defaults of `trainer scratch --task TASK`, as the command line gives them.
+    pub fn for_task(task: ScratchTask) -> ScratchArgs {
+        #[derive(clap::Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: ScratchArgs,
+        }
+        let mut args = <Defaults as clap::Parser>::parse_from(["scratch"]).args;
+        args.task = task;
+        args
+    }
+}
+
 fn sine<F: backprop::Float>(args: &ScratchArgs) -> Result<()> {
+    let fit = fit_sine::<F>(args, true)?;
+    let epochs = fit.train_mse.len();
+    let mae = fit.mae();
+    println!(
+        "final: sine fit mean absolute test error {mae:.5} (max {:.4}) on {} points in [-π, π] \
+         after {epochs} epochs ({:.1} s); target ≤ 0.01: {}",
+        fit.max_error,
+        fit.x.len(),
+        fit.seconds,
+        if mae <= 0.01 {
+            "reached"
+        } else {
+            "NOT reached"
+        }
+    );
+    Ok(())
+}
+
+/// The report's check of the BP network: an MLP fitting sin x on [-π, π]
+/// with MSE and plain mini-batch SGD; `verbose` prints 20 progress lines.
+pub fn fit_sine<F: backprop::Float>(args: &ScratchArgs, verbose: bool) -> Result<SineFit> {
     let layers = args.layers.clone().unwrap_or_else(|| vec![1, 16, 32, 1]);
     ensure!(
         layers.len() >= 2 && layers[0] == 1 && *layers.last().unwrap() == 1,
@@ -167,6 +221,8 @@ fn sine<F: backprop::Float>(args: &ScratchArgs) -> Result<()> {
     let momentum = args.momentum.unwrap_or(0.0);
     let batch = args.batch_size.unwrap_or(16);
     let activation = args.activation.unwrap_or(Activation::LeakyRelu);
+    ensure!(epochs > 0, "--epochs must be at least 1");
+    ensure!(args.sine_points > 0, "--sine-points must be at least 1");
 
     let mut g = rng(args.seed.wrapping_add(100));
     let x_train = Array2::from_shape_simple_fn((args.sine_points, 1), || {
@@ -187,13 +243,16 @@ fn sine<F: backprop::Float>(args: &ScratchArgs) -> Result<()> {
     };
     let mut mlp = Mlp::<F>::new(&config);
     let mut opt = Sgd::new(F::from_f64(lr), F::from_f64(momentum));
-    println!(
-        "scratch sine: MLP {layers:?} {activation}, {} training points on [-π, π], batch {batch}, lr {lr}, momentum {momentum}, {epochs} epochs",
-        args.sine_points
-    );
+    if verbose {
+        println!(
+            "scratch sine: MLP {layers:?} {activation}, {} training points on [-π, π], batch {batch}, lr {lr}, momentum {momentum}, {epochs} epochs",
+            args.sine_points
+        );
+    }
     let mut shuffle = rng(args.seed.wrapping_add(200));
     let start = Instant::now();
     let report_every = (epochs / 20).max(1);
+    let (mut train_mse, mut test_mae) = (Vec::new(), Vec::new());
     for epoch in 1..=epochs {
         let mut loss_sum = 0.0;
         let mut steps = 0;
@@ -207,9 +266,11 @@ fn sine<F: backprop::Float>(args: &ScratchArgs) -> Result<()> {
             loss_sum += loss.as_f64();
             steps += 1;
         }
-        if epoch % report_every == 0 || epoch == epochs {
-            let pred = mlp.forward(x_test.view());
-            let mae = mean_absolute_error(pred.view(), y_test.view()).as_f64();
+        let pred = mlp.forward(x_test.view());
+        let mae = mean_absolute_error(pred.view(), y_test.view()).as_f64();
+        train_mse.push(loss_sum / steps as f64);
+        test_mae.push(mae);
+        if verbose && (epoch % report_every == 0 || epoch == epochs) {
             println!(
                 "epoch {epoch:>4}/{epochs}  train mse {:.6}  test mean |error| {mae:.5}",
                 loss_sum / steps as f64
@@ -217,23 +278,19 @@ fn sine<F: backprop::Float>(args: &ScratchArgs) -> Result<()> {
         }
     }
     let pred = mlp.forward(x_test.view());
-    let mae = mean_absolute_error(pred.view(), y_test.view()).as_f64();
-    let max = pred
+    let max_error = pred
         .iter()
         .zip(&y_test)
         .map(|(p, y)| (p.as_f64() - y.as_f64()).abs())
         .fold(0.0_f64, f64::max);
-    println!(
-        "final: sine fit mean absolute test error {mae:.5} (max {max:.4}) on {test_points} points in [-π, π] \
-         after {epochs} epochs ({:.1} s); target ≤ 0.01: {}",
-        start.elapsed().as_secs_f64(),
-        if mae <= 0.01 {
-            "reached"
-        } else {
-            "NOT reached"
-        }
-    );
-    Ok(())
+    Ok(SineFit {
+        train_mse,
+        test_mae,
+        x: x_test.iter().map(|v| v.as_f64()).collect(),
+        prediction: pred.iter().map(|v| v.as_f64()).collect(),
+        max_error,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Images as `(N, 784)` rows and their labels.

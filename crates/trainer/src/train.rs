@@ -10,7 +10,9 @@ use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, SgdConfig};
-use burn::train::checkpoint::{Checkpoint, Checkpointer, CheckpointerError};
+use burn::train::checkpoint::{
+    Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy,
+};
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
@@ -166,7 +168,8 @@ impl RunDir {
     pub fn checkpoints(&self) -> PathBuf {
         self.0.join("checkpoint")
     }
-    fn checkpoint(&self, kind: &str, epoch: usize) -> PathBuf {
+    /// A checkpoint file: `kind` is model, optim or scheduler.
+    pub fn checkpoint(&self, kind: &str, epoch: usize) -> PathBuf {
         self.checkpoints().join(format!("{kind}-{epoch}.bpk"))
     }
 
@@ -249,6 +252,29 @@ impl<R: Checkpoint> Checkpointer<R> for AtomicCheckpointer {
     }
 }
 
+/// Keeps the checkpoint of every epoch, for studies that look at how a
+/// network changes over training (Burn's default keeps the last two and the best).
+struct KeepEveryEpoch;
+
+impl CheckpointingStrategy for KeepEveryEpoch {
+    fn checkpointing(
+        &mut self,
+        _epoch: usize,
+        _store: &burn::train::metric::store::EventStoreClient,
+    ) -> Vec<CheckpointingAction> {
+        vec![CheckpointingAction::Save]
+    }
+}
+
+/// How `train` starts and what it keeps: not part of the run's settings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Launch {
+    /// Continue the run saved in the run folder from its last complete epoch.
+    pub resume: bool,
+    /// Keep every epoch's checkpoint instead of the last two and the best.
+    pub keep_every_epoch: bool,
+}
+
 /// What a finished (or stopped) run reports.
 pub struct Outcome {
     pub best: Option<EpochRow>,
@@ -257,13 +283,14 @@ pub struct Outcome {
     pub stopped_early: Option<String>,
 }
 
-/// Trains `config` into `run_dir`; with `resume`, continues the run saved there.
+/// Trains `config` into `run`; with `launch.resume`, continues the run saved there.
 pub fn train(
     config: &TrainConfig,
     run: &RunDir,
-    resume: bool,
+    launch: Launch,
     interrupter: Interrupter,
 ) -> Result<Outcome> {
+    let resume = launch.resume;
     config.check()?;
     // A backend that cannot start is refused before anything is written.
     let device = config.backend.device()?;
@@ -386,6 +413,9 @@ pub fn train(
         .num_epochs(config.epochs);
     if !dashboard {
         training = training.renderer(Box::new(QuietRenderer));
+    }
+    if launch.keep_every_epoch {
+        training = training.with_checkpointing_strategy(KeepEveryEpoch);
     }
     if config.patience > 0 {
         training = training.early_stopping(MetricEarlyStoppingStrategy::new(

@@ -514,3 +514,83 @@ fn hand_written_backprop_fits_the_sine_and_trains_the_cnn() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn every_study_runs_quick_plots_and_reports_then_reuses_its_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_data(dir.path(), 24);
+    let args = ["study", "all", "--quick", "--data", data.to_str().unwrap()];
+    let out = run(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let studies = dir.path().join("artifacts/studies-quick");
+    let report = std::fs::read_to_string(studies.join("REPORT.md")).unwrap();
+    let names = [
+        "sine",
+        "activation",
+        "width",
+        "batch",
+        "dropout",
+        "invert",
+        "cnn",
+        "regularise",
+    ];
+    assert_eq!(report.matches("\n## ").count(), names.len(), "{report}");
+    // Every figure the report shows is a PNG in the study's folder.
+    let figures: Vec<&str> = report
+        .split("](")
+        .skip(1)
+        .map(|rest| &rest[..rest.find(')').unwrap()])
+        .collect();
+    assert!(figures.len() >= names.len() + 2, "{figures:?}");
+    for figure in &figures {
+        let image = image::open(studies.join(figure)).unwrap();
+        assert!(image.width() > 300, "{figure}");
+    }
+    for name in names {
+        assert!(report.contains(&format!("study {name}")), "{name}");
+        let runs = std::fs::read_dir(studies.join(name).join("runs")).unwrap();
+        assert!(runs.count() >= 2, "{name}: a run per setting");
+    }
+    // Each hanzi12 run is a real training run with its metrics.
+    let cnn_run = std::fs::read_dir(studies.join("cnn/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let metrics = std::fs::read_to_string(cnn_run.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("1,valid,")),
+        "{metrics}"
+    );
+    // The variance shift was measured on every epoch's checkpoint.
+    assert!(report.contains("running var / eval var"), "{report}");
+
+    // Again: the finished runs are reused, only the report is rewritten.
+    let again = run(
+        &["study", "cnn", "--quick", "--data", data.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let stdout = text(&again.stdout);
+    assert_eq!(
+        stdout.matches("finished earlier, reused").count(),
+        2,
+        "{stdout}"
+    );
+    assert!(!stdout.contains("epoch   1/1"), "{stdout}");
+}
+
+#[test]
+fn a_study_refuses_bad_flags_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["study", "cnn", "--quick", "--seeds", "0"], dir.path());
+    assert_clean_failure(&out, "--seeds 0");
+    let out = run(&["study", "nonsense"], dir.path());
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("nonsense"));
+    assert!(
+        !dir.path().join("artifacts").exists(),
+        "nothing written on a refused start"
+    );
+}

@@ -1,0 +1,108 @@
+//! The "variance shift" of Li et al. (CVPR 2019), measured on the saved
+//! checkpoint of every epoch: dropout before a BatchNorm makes the variance
+//! BatchNorm sees in training larger than what it sees in evaluation, when
+//! dropout is off, yet evaluation normalises with the variance stored in
+//! training.
+
+use anyhow::{Result, anyhow, bail};
+use burn::module::Module;
+use burn::prelude::*;
+use dataset::{Hanzi12Batcher, Hanzi12Item};
+use models::Network;
+
+use super::grid::Run;
+use crate::train::RunDir;
+
+/// Images of the fixed probe batch.
+pub const PROBE_IMAGES: usize = 512;
+
+/// What enters the second BatchNorm, per channel, averaged over channels.
+#[derive(Clone, Debug)]
+pub struct Shift {
+    pub epoch: usize,
+    /// Variance in training mode (dropout on) / in evaluation mode (off).
+    pub train_over_eval: f64,
+    /// BatchNorm's stored running variance / the evaluation-mode variance:
+    /// above 1, evaluation divides by too much. `None` without BatchNorm.
+    pub running_over_eval: Option<f64>,
+}
+
+/// Per-channel variance of `[N, C, H, W]` over N, H and W.
+fn channel_variance(x: Tensor<4>) -> Vec<f64> {
+    let [_, channels, _, _] = x.dims();
+    let per_channel: Tensor<2> = x.swap_dims(0, 1).reshape([channels as i32, -1]);
+    let values = per_channel.var(1).into_data();
+    values.iter::<f64>().collect()
+}
+
+fn mean_ratio(num: &[f64], den: &[f64]) -> f64 {
+    let ratios: Vec<f64> = num.iter().zip(den).map(|(a, b)| a / b.max(1e-12)).collect();
+    ratios.iter().sum::<f64>() / ratios.len().max(1) as f64
+}
+
+/// The shift after each epoch of `run`, whose every checkpoint was kept.
+pub fn measure(run: &Run, probe: &[Hanzi12Item], device: &Device) -> Result<Vec<Shift>> {
+    let dir = RunDir(run.dir.clone());
+    let batcher = Hanzi12Batcher::new(run.config.convention);
+    let train_device = device.clone().autodiff();
+    (1..=run.config.epochs)
+        .map(|epoch| {
+            let file = dir.checkpoint("model", epoch);
+            let model = run
+                .config
+                .model
+                .init(&train_device)
+                .try_load_file(&file)
+                .map_err(|e| anyhow!("{}: cannot load the checkpoint: {e}", file.display()))?;
+            let Network::Cnn(training) = model else {
+                bail!("the variance shift is measured on the cnn variants only");
+            };
+            // Evaluation first: a training-mode pass updates the first
+            // BatchNorm's running statistics.
+            let evaluation = training.valid();
+            let (x_eval, _) = evaluation.second_norm_probe(batcher.images(probe, device));
+            let (x_train, running) =
+                training.second_norm_probe(batcher.images(probe, &train_device));
+            let eval_var = channel_variance(x_eval);
+            let train_var = channel_variance(x_train);
+            let running_over_eval = running.map(|r| {
+                let running: Vec<f64> = r.into_data().iter::<f64>().collect();
+                mean_ratio(&running, &eval_var)
+            });
+            Ok(Shift {
+                epoch,
+                train_over_eval: mean_ratio(&train_var, &eval_var),
+                running_over_eval,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variance_per_channel() {
+        let device = Device::flex();
+        // Channel 0 constant, channel 1 alternating ±1.
+        let data: Vec<f32> = (0..2 * 2 * 2 * 2)
+            .map(|i| {
+                let channel = (i / 4) % 2;
+                if channel == 0 {
+                    3.0
+                } else if i % 2 == 0 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            })
+            .collect();
+        let x = Tensor::<4>::from_data(TensorData::new(data, [2, 2, 2, 2]), &device);
+        let var = channel_variance(x);
+        assert!(var[0].abs() < 1e-9);
+        // Sample variance of four +1 and four -1.
+        assert!((var[1] - 8.0 / 7.0).abs() < 1e-6, "{var:?}");
+        assert!((mean_ratio(&[2.0, 6.0], &[1.0, 3.0]) - 2.0).abs() < 1e-12);
+    }
+}
