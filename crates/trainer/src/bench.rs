@@ -26,6 +26,10 @@ pub struct Figures {
     pub backend: String,
     pub batch: usize,
     pub train_img_per_s: f64,
+    /// Milliseconds per training step in each phase.
+    pub forward_ms: f64,
+    pub backward_ms: f64,
+    pub optimizer_ms: f64,
     pub infer_img_per_s: f64,
     pub infer_batch: usize,
     pub infer_batch1_img_per_s: f64,
@@ -47,8 +51,21 @@ fn random_batch(size: usize, device: &Device, rng: &mut StdRng) -> Hanzi12Batch 
     }
 }
 
-/// Training images per second: forward, backward and Adam step.
-fn train_throughput(config: &ModelConfig, device: &Device, batch: usize, steps: usize) -> f64 {
+/// Training speed: images per second over whole steps (forward, backward,
+/// Adam), then, in separately timed steps, the share of each phase.
+struct TrainFigures {
+    img_per_s: f64,
+    forward_ms: f64,
+    backward_ms: f64,
+    optimizer_ms: f64,
+}
+
+fn train_throughput(
+    config: &ModelConfig,
+    device: &Device,
+    batch: usize,
+    steps: usize,
+) -> TrainFigures {
     let device = device.clone().autodiff();
     let mut rng = StdRng::seed_from_u64(1);
     let mut model = config.init(&device);
@@ -56,21 +73,50 @@ fn train_throughput(config: &ModelConfig, device: &Device, batch: usize, steps: 
     let batches: Vec<Hanzi12Batch> = (0..4)
         .map(|_| random_batch(batch, &device, &mut rng))
         .collect();
-    let mut step = |model: Network, i: usize| {
+    let mut step = |model: Network, i: usize, phases: Option<&mut [f64; 3]>| {
+        let started = Instant::now();
         let loss = model.classify(batches[i % batches.len()].clone()).loss;
+        let forward = phases.is_some().then(|| {
+            // Reading the loss waits for the forward pass on any backend.
+            let _ = loss.clone().into_data();
+            started.elapsed().as_secs_f64()
+        });
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        optim.step(1e-3, model, grads)
+        let backward = started.elapsed().as_secs_f64();
+        let model = optim.step(1e-3, model, grads);
+        if let (Some(phases), Some(forward)) = (phases, forward) {
+            sync(&model, &device);
+            let total = started.elapsed().as_secs_f64();
+            phases[0] += forward;
+            phases[1] += backward - forward;
+            phases[2] += total - backward;
+        }
+        model
     };
     for i in 0..3 {
-        model = step(model, i);
+        model = step(model, i, None);
     }
     sync(&model, &device);
     let started = Instant::now();
     for i in 0..steps {
-        model = step(model, i);
+        model = step(model, i, None);
     }
     sync(&model, &device);
-    (steps * batch) as f64 / started.elapsed().as_secs_f64()
+    let img_per_s = (steps * batch) as f64 / started.elapsed().as_secs_f64();
+    // On GPU backends the backward pass runs asynchronously, so its time
+    // shows up in the optimizer phase, which waits for it.
+    let mut phases = [0.0; 3];
+    let timed = steps.clamp(1, 10);
+    for i in 0..timed {
+        model = step(model, i, Some(&mut phases));
+    }
+    let ms = |s: f64| 1000.0 * s / timed as f64;
+    TrainFigures {
+        img_per_s,
+        forward_ms: ms(phases[0]),
+        backward_ms: ms(phases[1]),
+        optimizer_ms: ms(phases[2]),
+    }
 }
 
 /// Waits for queued work (GPU backends run asynchronously) by reading a value back.
@@ -157,7 +203,7 @@ pub fn bench(
     for name in names {
         let config = ModelConfig::from_name(name, &ModelOptions::default())
             .map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
-        let train_img_per_s = train_throughput(&config, &device, batch, steps);
+        let train = train_throughput(&config, &device, batch, steps);
         let model = config.init(&device);
         let infer_img_per_s = infer_throughput(&model, &device, INFER_BATCH, 2.0);
         let infer_batch1_img_per_s = infer_throughput(&model, &device, 1, 1.0);
@@ -165,7 +211,10 @@ pub fn bench(
             model: name.to_string(),
             backend: backend.to_string(),
             batch,
-            train_img_per_s,
+            train_img_per_s: train.img_per_s,
+            forward_ms: train.forward_ms,
+            backward_ms: train.backward_ms,
+            optimizer_ms: train.optimizer_ms,
             infer_img_per_s,
             infer_batch: INFER_BATCH,
             infer_batch1_img_per_s,
@@ -176,4 +225,98 @@ pub fn bench(
         });
     }
     Ok(out)
+}
+
+/// Time of one layer of `cnn_res` at the training batch.
+#[derive(Debug, serde::Serialize)]
+pub struct LayerFigures {
+    pub layer: &'static str,
+    pub batch: usize,
+    /// Forward in training mode, milliseconds.
+    pub forward_ms: f64,
+    /// Forward and backward (input and parameter gradients), milliseconds.
+    pub forward_backward_ms: f64,
+}
+
+/// Mean milliseconds of `f` over `runs` calls, after two warm-up calls.
+fn mean_ms(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    f();
+    let started = Instant::now();
+    for _ in 0..runs {
+        f();
+    }
+    1000.0 * started.elapsed().as_secs_f64() / runs as f64
+}
+
+/// Where a `cnn_res` training step goes: each layer alone, forward and
+/// forward + backward, on random inputs of the shapes it meets.
+pub fn layers(backend: Backend, batch: usize, runs: usize) -> Result<Vec<LayerFigures>> {
+    use burn::nn::conv::Conv2dConfig;
+    use burn::nn::{BatchNormConfig, PaddingConfig2d};
+    use burn::tensor::Distribution;
+
+    let device = backend.device()?.autodiff();
+    let input = |channels| {
+        Tensor::<4>::random(
+            [batch, channels, SIDE, SIDE],
+            Distribution::Default,
+            &device,
+        )
+    };
+    let conv = |from, to, k| {
+        let padding = (k - 1) / 2;
+        Conv2dConfig::new([from, to], [k, k])
+            .with_padding(PaddingConfig2d::Explicit(
+                padding, padding, padding, padding,
+            ))
+            .init(&device)
+    };
+    let (x1, x32, x64) = (input(1), input(32), input(64));
+    let (conv1, conv2, shortcut) = (conv(1, 32, 3), conv(32, 64, 3), conv(1, 64, 1));
+    let (norm32, norm64) = (
+        BatchNormConfig::new(32).init(&device),
+        BatchNormConfig::new(64).init(&device),
+    );
+    type Layer<'a> = (
+        &'static str,
+        &'a Tensor<4>,
+        Box<dyn Fn(Tensor<4>) -> Tensor<4> + 'a>,
+    );
+    let layers: Vec<Layer> = vec![
+        ("conv 3x3 1->32", &x1, Box::new(|x| conv1.forward(x))),
+        ("batchnorm 32", &x32, Box::new(|x| norm32.forward(x))),
+        ("relu 32", &x32, Box::new(burn::tensor::activation::relu)),
+        ("conv 3x3 32->64", &x32, Box::new(|x| conv2.forward(x))),
+        ("batchnorm 64", &x64, Box::new(|x| norm64.forward(x))),
+        (
+            "shortcut conv 1x1 1->64",
+            &x1,
+            Box::new(|x| shortcut.forward(x)),
+        ),
+        (
+            "add + relu 64",
+            &x64,
+            Box::new(|x| burn::tensor::activation::relu(x.clone() + x)),
+        ),
+    ];
+    Ok(layers
+        .into_iter()
+        .map(|(layer, x, f)| {
+            let forward_ms = mean_ms(runs, || {
+                let _ = f(x.clone()).sum().into_data();
+            });
+            let x = x.clone().require_grad();
+            let forward_backward_ms = mean_ms(runs, || {
+                let grads = f(x.clone()).sum().backward();
+                let _ = x.grad(&grads).map(|g| g.sum().into_data());
+            });
+            LayerFigures {
+                layer,
+                batch,
+                forward_ms,
+                forward_backward_ms,
+            }
+        })
+        .collect())
 }
