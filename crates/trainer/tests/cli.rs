@@ -586,6 +586,13 @@ fn a_study_refuses_bad_flags_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&["study", "cnn", "--quick", "--seeds", "0"], dir.path());
     assert_clean_failure(&out, "--seeds 0");
+    if std::env::var_os("HANZI12_HAS_GPU").is_none() {
+        let out = run(
+            &["study", "sine", "--quick", "--backend", "wgpu"],
+            dir.path(),
+        );
+        assert_clean_failure(&out, "wgpu");
+    }
     let out = run(&["study", "nonsense"], dir.path());
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("nonsense"));

@@ -183,6 +183,8 @@ impl Section {
 
 pub fn run(args: &StudyArgs) -> Result<()> {
     let budget = Budget::from_args(args)?;
+    // A backend that cannot start is refused before any study runs.
+    budget.backend.device()?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(if budget.quick {
             "artifacts/studies-quick"
