@@ -175,7 +175,10 @@ pub fn run(
         comparison += &compare_shifts(&outcomes, &shifts);
     }
     let first = &outcomes[0].runs[0].config;
+    let seconds: Vec<f64> = outcomes.iter().flat_map(Outcome::seconds).collect();
     Ok(Section {
+        runs: seconds.len(),
+        train_seconds: seconds.iter().sum(),
         name: name.folder(),
         title: design.title.to_string(),
         setup: setup(first, &design.variants, budget)?,
@@ -336,7 +339,7 @@ fn compare_invert(o: &[Outcome]) -> String {
     let end = Difference::of(&ink.final_valid(), &raw.final_valid());
     let start = Difference::of(&ink.first_valid(), &raw.first_valid());
     format!(
-        "Ink = 1 is {} after one epoch and {} at the end. The run {} with the report.",
+        "Ink = 1 is {} after one epoch and {} at the end: on ink = 1 training better the run {}.",
         start.describe("points"),
         end.describe("points"),
         verdict(&end)

@@ -157,14 +157,19 @@ pub struct Section {
     pub claim: String,
     /// What this run found, against the claim, with its numbers.
     pub comparison: String,
+    /// Runs behind the section, and their training time in all (reused
+    /// runs count with the time they took when they ran).
+    pub runs: usize,
+    pub train_seconds: f64,
 }
 
 impl Section {
-    fn markdown(&self, seconds: f64, command: &str) -> String {
+    fn markdown(&self, command: &str) -> String {
         let mut text = format!(
-            "## {}\n\n`{command}` ({:.1} min)\n\n",
+            "## {}\n\n`{command}` ({} runs, {:.1} min of training)\n\n",
             self.title,
-            seconds / 60.0
+            self.runs,
+            self.train_seconds / 60.0
         );
         for line in &self.setup {
             text += &format!("- {line}\n");
@@ -219,7 +224,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
         let seconds = study_started.elapsed().as_secs_f64();
         write_atomic(
             &dir.join("section.md"),
-            section.markdown(seconds, &command).as_bytes(),
+            section.markdown(&command).as_bytes(),
         )?;
         let report = write_report(&out)?;
         println!(

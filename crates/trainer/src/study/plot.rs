@@ -130,7 +130,7 @@ fn draw_panel(area: &Area<'_>, chart: &Chart, panel: &Panel) -> DrawResult {
         if log_y {
             two_digits(10f64.powf(*v))
         } else {
-            format!("{v}")
+            tidy(*v)
         }
     };
     let x_format = |v: &f64| {
@@ -178,6 +178,17 @@ fn draw_panel(area: &Area<'_>, chart: &Chart, panel: &Panel) -> DrawResult {
             .draw()?;
     }
     Ok(())
+}
+
+/// An axis label without float noise: 0.98, not 0.9800000000000001.
+fn tidy(v: f64) -> String {
+    let text = format!("{v:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 /// `v` to two significant digits: 0.40, 0.063, 12.
@@ -259,6 +270,9 @@ mod tests {
         assert_eq!(two_digits(0.4), "0.40");
         assert_eq!(two_digits(0.0631), "0.063");
         assert_eq!(two_digits(12.3), "12");
+        assert_eq!(tidy(0.9800000000000001), "0.98");
+        assert_eq!(tidy(100.0), "100");
+        assert_eq!(tidy(-0.00001), "0");
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub fn measure(run: &Run, probe: &[Hanzi12Item], device: &Device) -> Result<Vec<
             // Evaluation first: a training-mode pass updates the first
             // BatchNorm's running statistics.
             let evaluation = training.valid();
+            // Training mode (dropout on, batch statistics) without recording
+            // a graph: nothing will call backward to free one.
+            let training = training.no_grad();
             let (x_eval, _) = evaluation.second_norm_probe(batcher.images(probe, device));
             let (x_train, running) =
                 training.second_norm_probe(batcher.images(probe, &train_device));

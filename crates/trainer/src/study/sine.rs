@@ -133,7 +133,10 @@ pub fn run(dir: &Path, budget: &Budget) -> Result<Section> {
         longer.describe(""),
         super::hanzi::verdict(&longer),
     );
+    let seconds: Vec<f64> = fits.iter().flatten().map(|f| f.seconds).collect();
     Ok(Section {
+        runs: seconds.len(),
+        train_seconds: seconds.iter().sum(),
         name: "sine",
         title: "Sine fit: LeakyReLU vs sigmoid".into(),
         setup: vec![
