@@ -89,6 +89,16 @@ impl Outcome {
         self.per_run(|r| r.last("valid"))
     }
 
+    /// Validation loss after the last epoch, per seed.
+    pub fn final_valid_loss(&self) -> Vec<f64> {
+        self.per_run(|r| {
+            r.rows
+                .iter()
+                .rfind(|row| row.split == "valid")
+                .map_or(f64::NAN, |row| row.loss)
+        })
+    }
+
     pub fn final_train(&self) -> Vec<f64> {
         self.per_run(|r| r.last("train"))
     }
@@ -291,6 +301,15 @@ impl Difference {
             spread: sa + sb,
             seeds: a.len().min(b.len()),
         }
+    }
+
+    /// `a` against `b` on validation accuracy after the first epoch (how
+    /// fast) and after the last (how far).
+    pub fn start_and_end(a: &Outcome, b: &Outcome) -> (Difference, Difference) {
+        (
+            Difference::of(&a.first_valid(), &b.first_valid()),
+            Difference::of(&a.final_valid(), &b.final_valid()),
+        )
     }
 
     pub fn clear(&self) -> bool {

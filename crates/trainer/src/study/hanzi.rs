@@ -4,7 +4,7 @@
 use anyhow::Result;
 use burn::data::dataset::Dataset;
 use burn::train::Interrupter;
-use dataset::{AugmentConfig, AugmentScheme, PixelConvention};
+use dataset::{AugmentConfig, AugmentScheme, Hanzi12, PixelConvention};
 use models::{Activation, ModelConfig, ModelOptions};
 use std::path::Path;
 
@@ -164,8 +164,11 @@ pub fn run(
     )];
     let mut table = grid::table(&outcomes);
     let mut comparison = (design.compare)(&outcomes);
+    // Every setting of a study trains on the same data and split.
+    let first = &outcomes[0].runs[0].config;
+    let (train, valid) = first.data.load()?.split(first.valid_ratio);
     if regularise {
-        let shifts = variance_shifts(&outcomes, budget)?;
+        let shifts = variance_shifts(&outcomes, &valid, budget)?;
         draw_shifts(&dir.join("variance_shift.png"), &outcomes, &shifts)?;
         figures.push((
             "variance shift per epoch at the second BatchNorm's input (mean of seeds)".to_string(),
@@ -174,14 +177,13 @@ pub fn run(
         table += &shift_table(&outcomes, &shifts);
         comparison += &compare_shifts(&outcomes, &shifts);
     }
-    let first = &outcomes[0].runs[0].config;
     let seconds: Vec<f64> = outcomes.iter().flat_map(Outcome::seconds).collect();
     Ok(Section {
         runs: seconds.len(),
         train_seconds: seconds.iter().sum(),
         name: name.folder(),
         title: design.title.to_string(),
-        setup: setup(first, &design.variants, budget)?,
+        setup: setup(first, &design.variants, [train.len(), valid.len()], budget),
         table,
         figures,
         claim: design.claim.to_string(),
@@ -190,9 +192,12 @@ pub fn run(
 }
 
 /// The settings shared by the study, in words.
-fn setup(config: &TrainConfig, variants: &[Variant], budget: &Budget) -> Result<Vec<String>> {
-    let data = config.data.load()?;
-    let (train, valid) = data.split(config.valid_ratio);
+fn setup(
+    config: &TrainConfig,
+    variants: &[Variant],
+    [train, valid]: [usize; 2],
+    budget: &Budget,
+) -> Vec<String> {
     let optimizer = match config.optimizer {
         OptimizerKind::Sgd if config.momentum == 0.0 => "plain SGD".to_string(),
         OptimizerKind::Sgd => format!("SGD, momentum {}", config.momentum),
@@ -202,7 +207,7 @@ fn setup(config: &TrainConfig, variants: &[Variant], budget: &Budget) -> Result<
         Schedule::Constant => "constant",
         Schedule::Cosine => "cosine decay to 0",
     };
-    Ok(vec![
+    vec![
         format!(
             "networks: {}",
             variants
@@ -215,8 +220,8 @@ fn setup(config: &TrainConfig, variants: &[Variant], budget: &Budget) -> Result<
             "data: {} — {} training / {} validation images (the last files of each class); \
              augmentation `{}`; backend {}",
             config.data.describe(),
-            train.len(),
-            valid.len(),
+            train,
+            valid,
             format!("{:?}", config.augment.scheme).to_lowercase(),
             config.backend
         ),
@@ -225,7 +230,7 @@ fn setup(config: &TrainConfig, variants: &[Variant], budget: &Budget) -> Result<
              seeds {:?} (mean ± standard deviation over seeds)",
             config.lr, config.batch_size, config.epochs, budget.seeds
         ),
-    ])
+    ]
 }
 
 /// "agrees", "leans the same way" or "disagrees", for a claim that `d > 0`.
@@ -248,8 +253,7 @@ fn by_label<'a>(outcomes: &'a [Outcome], label: &str) -> &'a Outcome {
 
 fn compare_activation(o: &[Outcome]) -> String {
     let (sigmoid, leaky) = (by_label(o, "sigmoid"), by_label(o, "LeakyReLU"));
-    let end = Difference::of(&leaky.final_valid(), &sigmoid.final_valid());
-    let start = Difference::of(&leaky.first_valid(), &sigmoid.first_valid());
+    let (start, end) = Difference::start_and_end(leaky, sigmoid);
     format!(
         "On validation, LeakyReLU is {} after one epoch and {} at the end. \
          On converging higher the run {}; on rising faster it {}.",
@@ -298,8 +302,7 @@ fn compare_width(o: &[Outcome]) -> String {
 
 fn compare_batch(o: &[Outcome]) -> String {
     let (small, large) = (by_label(o, "batch 64"), by_label(o, "batch 256"));
-    let end = Difference::of(&small.final_valid(), &large.final_valid());
-    let start = Difference::of(&small.first_valid(), &large.first_valid());
+    let (start, end) = Difference::start_and_end(small, large);
     let jitter = Difference::of(&large.late_jitter(), &small.late_jitter());
     format!(
         "With the same number of epochs batch 256 takes a quarter of the steps. Batch 64 is {} after one \
@@ -315,8 +318,7 @@ fn compare_batch(o: &[Outcome]) -> String {
 
 fn compare_dropout(o: &[Outcome]) -> String {
     let (plain, dropout) = (by_label(o, "no dropout"), by_label(o, "dropout 0.1"));
-    let end = Difference::of(&dropout.final_valid(), &plain.final_valid());
-    let start = Difference::of(&dropout.first_valid(), &plain.first_valid());
+    let (start, end) = Difference::start_and_end(dropout, plain);
     let gap = |x: &Outcome| {
         let train = mean_sd(&x.final_train()).0;
         train - mean_sd(&x.final_valid()).0
@@ -336,8 +338,7 @@ fn compare_dropout(o: &[Outcome]) -> String {
 
 fn compare_invert(o: &[Outcome]) -> String {
     let (ink, raw) = (by_label(o, "ink = 1"), by_label(o, "white = 1 (raw)"));
-    let end = Difference::of(&ink.final_valid(), &raw.final_valid());
-    let start = Difference::of(&ink.first_valid(), &raw.first_valid());
+    let (start, end) = Difference::start_and_end(ink, raw);
     format!(
         "Ink = 1 is {} after one epoch and {} at the end: on ink = 1 training better the run {}.",
         start.describe("points"),
@@ -348,21 +349,8 @@ fn compare_invert(o: &[Outcome]) -> String {
 
 fn compare_cnn(o: &[Outcome]) -> String {
     let (plain, res) = (by_label(o, "cnn"), by_label(o, "cnn_res"));
-    let end = Difference::of(&res.final_valid(), &plain.final_valid());
-    let start = Difference::of(&res.first_valid(), &plain.first_valid());
-    let loss = |x: &Outcome| {
-        let v: Vec<f64> = x
-            .runs
-            .iter()
-            .map(|r| {
-                r.rows
-                    .iter()
-                    .rfind(|row| row.split == "valid")
-                    .map_or(f64::NAN, |row| row.loss)
-            })
-            .collect();
-        pm(&v, 4)
-    };
+    let (start, end) = Difference::start_and_end(res, plain);
+    let loss = |x: &Outcome| pm(&x.final_valid_loss(), 4);
     format!(
         "With the same epochs, cnn_res is {} after one epoch and {} at the end (validation loss {} vs {}). \
          On the residual network performing better the run {}.",
@@ -396,10 +384,11 @@ fn compare_regularise(o: &[Outcome]) -> String {
 }
 
 /// The shift of every run of every setting, per epoch.
-fn variance_shifts(outcomes: &[Outcome], budget: &Budget) -> Result<Vec<Vec<Vec<Shift>>>> {
-    let config = &outcomes[0].runs[0].config;
-    let data = config.data.load()?;
-    let (_, valid) = data.split(config.valid_ratio);
+fn variance_shifts(
+    outcomes: &[Outcome],
+    valid: &Hanzi12,
+    budget: &Budget,
+) -> Result<Vec<Vec<Vec<Shift>>>> {
     let probe: Vec<_> = (0..valid.len().min(PROBE_IMAGES))
         .filter_map(|i| valid.get(i).ok())
         .collect();
