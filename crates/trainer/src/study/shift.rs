@@ -45,6 +45,9 @@ pub fn measure(run: &Run, probe: &[Hanzi12Item], device: &Device) -> Result<Vec<
     let dir = RunDir(run.dir.clone());
     let batcher = Hanzi12Batcher::new(run.config.convention);
     let train_device = device.clone().autodiff();
+    // Dropout's masks come from the device's generator: fixed, so the
+    // report is the same each time it is rebuilt.
+    device.seed(run.config.seed);
     (1..=run.config.epochs)
         .map(|epoch| {
             let file = dir.checkpoint("model", epoch);
