@@ -320,13 +320,8 @@ fn run_train(args: TrainArgs) -> Result<()> {
         }
         (config, RunDir(dir))
     };
-    let interrupter = burn::train::Interrupter::new();
-    let on_ctrl_c = interrupter.clone();
-    ctrlc::set_handler(move || {
-        eprintln!("Ctrl-C: stopping at the end of this step; the finished epochs are saved (continue with --resume)");
-        on_ctrl_c.stop(Some("interrupted by Ctrl-C"));
-    })
-    .context("cannot install the Ctrl-C handler")?;
+    let interrupter =
+        train::stop_on_ctrl_c("the finished epochs are saved (continue with --resume)")?;
 
     let launch = train::Launch {
         resume: args.resume,

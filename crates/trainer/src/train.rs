@@ -478,6 +478,19 @@ pub fn train(
     })
 }
 
+/// An interrupter that Ctrl-C trips: training stops at the end of the
+/// current step, after printing `how_to_continue`.
+pub fn stop_on_ctrl_c(how_to_continue: &'static str) -> Result<Interrupter> {
+    let interrupter = Interrupter::new();
+    let on_ctrl_c = interrupter.clone();
+    ctrlc::set_handler(move || {
+        eprintln!("Ctrl-C: stopping at the end of this step; {how_to_continue}");
+        on_ctrl_c.stop(Some("interrupted by Ctrl-C"));
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    Ok(interrupter)
+}
+
 /// Whether a run folder already holds a run that a new one would overwrite.
 pub fn holds_a_run(dir: &Path) -> bool {
     dir.join("config.json").exists() || dir.join("checkpoint").exists()

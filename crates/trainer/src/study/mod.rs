@@ -13,7 +13,6 @@ mod shift;
 mod sine;
 
 use anyhow::{Context, Result};
-use burn::train::Interrupter;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -197,13 +196,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
             "artifacts/studies"
         })
     });
-    let interrupter = Interrupter::new();
-    let on_ctrl_c = interrupter.clone();
-    ctrlc::set_handler(move || {
-        eprintln!("Ctrl-C: stopping at the end of this step; run the study again to continue");
-        on_ctrl_c.stop(Some("interrupted by Ctrl-C"));
-    })
-    .context("cannot install the Ctrl-C handler")?;
+    let interrupter = crate::train::stop_on_ctrl_c("run the study again to continue")?;
 
     let names: Vec<StudyName> = match args.name {
         StudyName::All => StudyName::EACH.to_vec(),
