@@ -8,6 +8,8 @@ use burn::nn::{
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 
+use crate::fast;
+
 /// Channels after the two convolutions, and the pooled side (28 / 4).
 pub(crate) const C1: usize = 32;
 pub(crate) const C2: usize = 64;
@@ -89,7 +91,7 @@ pub struct Cnn {
 
 fn maybe<const D: usize>(norm: &Option<BatchNorm>, x: Tensor<D>) -> Tensor<D> {
     match norm {
-        Some(n) => n.forward(x),
+        Some(n) => fast::norm(n, x),
         None => x,
     }
 }
@@ -98,14 +100,14 @@ impl Cnn {
     /// `[B, 1, 28, 28]` to `[B, 12]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.second_conv_input(images);
-        let x = relu(maybe(&self.norm2, self.conv2.forward(x)));
+        let x = relu(maybe(&self.norm2, fast::conv(&self.conv2, x)));
         self.head.forward(x, self.dropout.as_ref())
     }
 
     /// What enters the second convolution (after the first block and its
     /// dropout): where the variance shift of BatchNorm + dropout begins.
     pub fn second_conv_input(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = relu(maybe(&self.norm1, self.conv1.forward(images)));
+        let x = relu(maybe(&self.norm1, fast::conv(&self.conv1, images)));
         match &self.dropout {
             Some(d) => d.forward(x),
             None => x,
@@ -115,7 +117,7 @@ impl Cnn {
     /// The input of the second BatchNorm (the second convolution's output)
     /// and the running variance that BatchNorm has stored, if it has one.
     pub fn second_norm_probe(&self, images: Tensor<4>) -> (Tensor<4>, Option<Tensor<1>>) {
-        let x = self.conv2.forward(self.second_conv_input(images));
+        let x = fast::conv(&self.conv2, self.second_conv_input(images));
         (x, self.norm2.as_ref().map(|n| n.running_var.value()))
     }
 }

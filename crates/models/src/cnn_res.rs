@@ -6,6 +6,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use crate::cnn::{C1, C2, Head, conv3x3};
+use crate::fast;
 
 #[derive(Config, Debug)]
 pub struct CnnResConfig {}
@@ -40,11 +41,12 @@ pub struct CnnRes {
 impl CnnRes {
     /// `[B, 1, 28, 28]` to `[B, 12]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let skip = self
-            .shortcut_norm
-            .forward(self.shortcut.forward(images.clone()));
-        let x = relu(self.norm1.forward(self.conv1.forward(images)));
-        let x = self.norm2.forward(self.conv2.forward(x));
+        let skip = fast::norm(
+            &self.shortcut_norm,
+            fast::conv(&self.shortcut, images.clone()),
+        );
+        let x = relu(fast::norm(&self.norm1, fast::conv(&self.conv1, images)));
+        let x = fast::norm(&self.norm2, fast::conv(&self.conv2, x));
         self.head.forward(relu(x + skip), None)
     }
 }

@@ -10,6 +10,7 @@
 mod activation;
 mod cnn;
 mod cnn_res;
+pub mod fast;
 mod mlp;
 
 pub use activation::Activation;

@@ -10,6 +10,7 @@ use dataset::{
     AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, PIXELS, SIDE,
     decode_image,
 };
+use models::fast;
 use models::{MODEL_NAMES, ModelConfig, ModelOptions, Network};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -284,15 +285,15 @@ pub fn layers(backend: Backend, batch: usize, runs: usize) -> Result<Vec<LayerFi
         Box<dyn Fn(Tensor<4>) -> Tensor<4> + 'a>,
     );
     let layers: Vec<Layer> = vec![
-        ("conv 3x3 1->32", &x1, Box::new(|x| conv1.forward(x))),
-        ("batchnorm 32", &x32, Box::new(|x| norm32.forward(x))),
+        ("conv 3x3 1->32", &x1, Box::new(|x| fast::conv(&conv1, x))),
+        ("batchnorm 32", &x32, Box::new(|x| fast::norm(&norm32, x))),
         ("relu 32", &x32, Box::new(burn::tensor::activation::relu)),
-        ("conv 3x3 32->64", &x32, Box::new(|x| conv2.forward(x))),
-        ("batchnorm 64", &x64, Box::new(|x| norm64.forward(x))),
+        ("conv 3x3 32->64", &x32, Box::new(|x| fast::conv(&conv2, x))),
+        ("batchnorm 64", &x64, Box::new(|x| fast::norm(&norm64, x))),
         (
             "shortcut conv 1x1 1->64",
             &x1,
-            Box::new(|x| shortcut.forward(x)),
+            Box::new(|x| fast::conv(&shortcut, x)),
         ),
         (
             "add + relu 64",

@@ -1,0 +1,169 @@
+//! Backward passes: the forward runs on the inner backend's kernel, and the
+//! backward calls the inner backend's gradient kernels, so `Autodiff<Flex>`
+//! trains through the fast paths.
+//!
+//! The parameter-gradient methods keep their default (stock) bodies here: they
+//! are only ever called on the inner backend, from these backward passes.
+
+use burn::backend::Backend;
+use burn::backend::autodiff::{
+    Autodiff, NodeId,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::ops::ConvOptions;
+use burn::backend::tensor::FloatTensor;
+
+use crate::FastLayers;
+
+impl<B: Backend + FastLayers, C: CheckpointStrategy> FastLayers for Autodiff<B, C> {
+    fn conv2d_fast(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct Conv2dFast;
+
+        impl<B: Backend + FastLayers> Backward<B, 3> for Conv2dFast {
+            type State = (NodeId, NodeId, ConvOptions<2>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_weight, node_bias] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, weight_state, options) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+                let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+
+                if let Some(node) = node_x {
+                    let x_grad = B::conv2d_fast_x_grad(
+                        x.clone(),
+                        weight.clone(),
+                        grad.clone(),
+                        options.clone(),
+                    );
+                    grads.register::<B>(node.id, x_grad);
+                }
+                if node_weight.is_some() || node_bias.is_some() {
+                    let (weight_grad, bias_grad) =
+                        B::conv2d_fast_param_grads(x, weight, grad, options);
+                    if let Some(node) = node_weight {
+                        grads.register::<B>(node.id, weight_grad);
+                    }
+                    if let Some(node) = node_bias {
+                        grads.register::<B>(node.id, bias_grad);
+                    }
+                }
+            }
+        }
+
+        match Conv2dFast
+            .prepare::<C>([x.node(), weight.node(), bias.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let output = B::conv2d_fast(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    bias.into_primitive(),
+                    options.clone(),
+                );
+                prep.finish((x_state, weight_state, options), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv2d_fast(
+                x.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    fn batch_norm_fast(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        #[derive(Debug)]
+        struct BatchNormFast;
+
+        impl<B: Backend + FastLayers> Backward<B, 3> for BatchNormFast {
+            // The batch statistics come along as the forward computed them.
+            type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+                let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma_state);
+                let (x_grad, gamma_grad, beta_grad) =
+                    B::batch_norm_fast_backward(x, gamma, mean, variance, epsilon, grad);
+                for (node, grad) in [
+                    (node_x, x_grad),
+                    (node_gamma, gamma_grad),
+                    (node_beta, beta_grad),
+                ] {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, grad);
+                    }
+                }
+            }
+        }
+
+        let untracked = |t: FloatTensor<B>| FloatTensor::<Self>::new(t);
+        match BatchNormFast
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let (output, mean, variance) = B::batch_norm_fast(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let state = (
+                    x_state,
+                    gamma_state,
+                    mean.clone(),
+                    variance.clone(),
+                    epsilon,
+                );
+                (
+                    prep.finish(state, output),
+                    untracked(mean),
+                    untracked(variance),
+                )
+            }
+            OpsKind::UnTracked(prep) => {
+                let (output, mean, variance) = B::batch_norm_fast(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (prep.finish(output), untracked(mean), untracked(variance))
+            }
+        }
+    }
+}

@@ -1,0 +1,639 @@
+//! The kernels, on flex's f32 storage.
+//!
+//! Work is split across rayon's pool (the one flex uses) by image for the
+//! convolution and by channel or plane for BatchNorm; sums over a plane run in
+//! eight f32 lanes (vectorised by the compiler) and add up across planes in
+//! f64, so a channel of 50,000 values keeps its precision.
+
+use burn::backend::TensorMetadata;
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::backend::ops::{ConvOptions, ModuleOps};
+use burn::backend::tensor::FloatTensor;
+use burn::tensor::{DType, Shape, TensorData};
+use gemm::{Parallelism, gemm};
+use rayon::prelude::*;
+
+use crate::{FastLayers, stock};
+
+impl FastLayers for Flex {
+    fn conv2d_fast(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        let out_shape = output_shape(&x.shape(), &weight.shape(), &options);
+        let Some(out_shape) = out_shape.filter(|_| x.dtype() == DType::F32 && options.groups == 1)
+        else {
+            return Flex::conv2d(x, weight, Some(bias), options);
+        };
+        let geometry = ConvGeometry::new(&x.shape(), &weight.shape(), &out_shape, &options);
+        let [x, weight, bias] = [x, weight, bias].map(contiguous);
+        let output = geometry.forward(values(&x), values(&weight), values(&bias));
+        tensor(output, out_shape)
+    }
+
+    fn conv2d_fast_x_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 || options.groups != 1 {
+            return Flex::conv2d_x_backward(x, weight, output_grad, options);
+        }
+        let geometry =
+            ConvGeometry::new(&x.shape(), &weight.shape(), &output_grad.shape(), &options);
+        let [weight, output_grad] = [weight, output_grad].map(contiguous);
+        let x_grad = geometry.input_grad(values(&weight), values(&output_grad));
+        tensor(x_grad, x.shape())
+    }
+
+    fn conv2d_fast_param_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        if x.dtype() != DType::F32 || options.groups != 1 {
+            return stock::conv2d_param_grads::<Self>(x, weight, output_grad, options);
+        }
+        let geometry =
+            ConvGeometry::new(&x.shape(), &weight.shape(), &output_grad.shape(), &options);
+        let (x, output_grad) = (contiguous(x), contiguous(output_grad));
+        let (weight_grad, bias_grad) = geometry.param_grads(values(&x), values(&output_grad));
+        (
+            tensor(weight_grad, weight.shape()),
+            tensor(bias_grad, Shape::new([geometry.channels_out])),
+        )
+    }
+
+    fn batch_norm_fast(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        if x.dtype() != DType::F32 {
+            return stock::batch_norm::<Self>(x, gamma, beta, epsilon);
+        }
+        let planes = Planes::of(&x.shape());
+        let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
+        let stats = planes.statistics(values(&x));
+        let (scale, shift): (Vec<f32>, Vec<f32>) = stats
+            .iter()
+            .zip(values(&gamma).iter().zip(values(&beta)))
+            .map(|(s, (&g, &b))| {
+                let scale = g * inverse_std(s.variance, epsilon);
+                (scale, b - s.mean * scale)
+            })
+            .unzip();
+        let output = planes.affine(values(&x), &scale, &shift);
+        let channels = Shape::new([planes.channels]);
+        (
+            tensor(output, x.shape()),
+            tensor(stats.iter().map(|s| s.mean).collect(), channels.clone()),
+            tensor(stats.iter().map(|s| s.variance).collect(), channels),
+        )
+    }
+
+    fn batch_norm_fast_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        if x.dtype() != DType::F32 {
+            return stock::batch_norm_backward::<Self>(
+                x,
+                gamma,
+                mean,
+                variance,
+                epsilon,
+                output_grad,
+            );
+        }
+        let planes = Planes::of(&x.shape());
+        let [x, gamma, mean, variance, dy] =
+            [x, gamma, mean, variance, output_grad].map(contiguous);
+        let (x_grad, gamma_grad, beta_grad) = planes.batch_norm_backward(
+            values(&x),
+            values(&dy),
+            values(&gamma),
+            values(&mean),
+            values(&variance),
+            epsilon,
+        );
+        let channels = Shape::new([planes.channels]);
+        (
+            tensor(x_grad, x.shape()),
+            tensor(gamma_grad, channels.clone()),
+            tensor(beta_grad, channels),
+        )
+    }
+}
+
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.is_contiguous() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>()
+        .expect("a contiguous f32 tensor (checked by the caller)")
+}
+
+fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape))
+}
+
+fn inverse_std(variance: f32, epsilon: f64) -> f32 {
+    (1.0 / (variance as f64 + epsilon).sqrt()) as f32
+}
+
+/// Sum of `f(i)` for `i` in `0..len`, in eight independent lanes so the
+/// compiler can vectorise it.
+#[inline(always)]
+fn lane_sum(len: usize, f: impl Fn(usize) -> f32) -> f32 {
+    let mut lanes = [0f32; 8];
+    let whole = len / 8 * 8;
+    for start in (0..whole).step_by(8) {
+        for (lane, acc) in lanes.iter_mut().enumerate() {
+            *acc += f(start + lane);
+        }
+    }
+    let tail: f32 = (whole..len).map(&f).sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// A tensor `[batch, channels, ...]` seen as `batch * channels` planes of
+/// `plane` contiguous values.
+struct Planes {
+    batch: usize,
+    channels: usize,
+    plane: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Statistics {
+    mean: f32,
+    variance: f32,
+}
+
+impl Planes {
+    fn of(shape: &Shape) -> Self {
+        let (batch, channels) = (shape[0], shape[1]);
+        Planes {
+            batch,
+            channels,
+            plane: shape.num_elements() / (batch * channels).max(1),
+        }
+    }
+
+    fn count(&self) -> f64 {
+        (self.batch * self.plane) as f64
+    }
+
+    /// The planes of channel `c`, one per image.
+    fn of_channel<'a>(&self, data: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> {
+        (0..self.batch).map(move |b| &data[(b * self.channels + c) * self.plane..][..self.plane])
+    }
+
+    /// `f(c)` for every channel, channels in parallel.
+    fn per_channel<T: Send>(&self, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+        (0..self.channels).into_par_iter().map(f).collect()
+    }
+
+    /// Mean and biased variance per channel (two passes: a channel is small
+    /// enough to stay in cache, and the second pass avoids the cancellation of
+    /// `E[x^2] - E[x]^2`).
+    fn statistics(&self, x: &[f32]) -> Vec<Statistics> {
+        self.per_channel(|c| {
+            let sum: f64 = self
+                .of_channel(x, c)
+                .map(|p| lane_sum(p.len(), |i| p[i]) as f64)
+                .sum();
+            let mean = (sum / self.count()) as f32;
+            let squares: f64 = self
+                .of_channel(x, c)
+                .map(|p| {
+                    lane_sum(p.len(), |i| {
+                        let d = p[i] - mean;
+                        d * d
+                    }) as f64
+                })
+                .sum();
+            Statistics {
+                mean,
+                variance: (squares / self.count()) as f32,
+            }
+        })
+    }
+
+    /// `a[c] * x + b[c]` plane by plane, and `+ extra[c] * y` when `y` is given.
+    fn affine_with(
+        &self,
+        x: &[f32],
+        a: &[f32],
+        b: &[f32],
+        y: Option<(&[f32], &[f32])>,
+    ) -> Vec<f32> {
+        let mut out = vec![0f32; x.len()];
+        let min_planes = (16_384 / self.plane.max(1)).max(1);
+        out.par_chunks_mut(self.plane.max(1))
+            .with_min_len(min_planes)
+            .enumerate()
+            .for_each(|(index, out)| {
+                let c = index % self.channels;
+                let xs = &x[index * self.plane..][..self.plane];
+                match y {
+                    None => {
+                        for (o, &v) in out.iter_mut().zip(xs) {
+                            *o = a[c] * v + b[c];
+                        }
+                    }
+                    Some((ys, k)) => {
+                        let ys = &ys[index * self.plane..][..self.plane];
+                        for ((o, &v), &w) in out.iter_mut().zip(xs).zip(ys) {
+                            *o = a[c] * v + b[c] + k[c] * w;
+                        }
+                    }
+                }
+            });
+        out
+    }
+
+    fn affine(&self, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
+        self.affine_with(x, scale, shift, None)
+    }
+
+    /// BatchNorm's backward in two passes: per channel the sums of `dy` and
+    /// `dy * (x - mean)`, then `dx = a*dy + b*x + c` with per-channel
+    /// coefficients from those sums (the usual formula, regrouped).
+    fn batch_norm_backward(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        gamma: &[f32],
+        mean: &[f32],
+        variance: &[f32],
+        epsilon: f64,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+        let sums = self.per_channel(|c| {
+            let m = mean[c];
+            self.of_channel(dy, c)
+                .zip(self.of_channel(x, c))
+                .map(|(g, v)| {
+                    let dy_sum = lane_sum(g.len(), |i| g[i]) as f64;
+                    let dy_centred = lane_sum(g.len(), |i| g[i] * (v[i] - m)) as f64;
+                    (dy_sum, dy_centred)
+                })
+                .fold((0.0, 0.0), |(a, b), (c, d)| (a + c, b + d))
+        });
+        let n = self.count();
+        let mut gamma_grad = Vec::with_capacity(self.channels);
+        let mut beta_grad = Vec::with_capacity(self.channels);
+        let (mut a, mut b, mut k) = (vec![], vec![], vec![]);
+        for (c, &(dy_sum, dy_centred)) in sums.iter().enumerate() {
+            let inv_std = 1.0 / (variance[c] as f64 + epsilon).sqrt();
+            let scale = gamma[c] as f64 * inv_std;
+            let x_coef = -scale * inv_std * inv_std * dy_centred / n;
+            gamma_grad.push((dy_centred * inv_std) as f32);
+            beta_grad.push(dy_sum as f32);
+            a.push(scale as f32);
+            b.push((-scale * dy_sum / n - x_coef * mean[c] as f64) as f32);
+            k.push(x_coef as f32);
+        }
+        let x_grad = self.affine_with(dy, &a, &b, Some((x, &k)));
+        (x_grad, gamma_grad, beta_grad)
+    }
+}
+
+/// The sizes of one convolution, with the output size taken from its gradient.
+struct ConvGeometry {
+    channels_in: usize,
+    height: usize,
+    width: usize,
+    channels_out: usize,
+    out_height: usize,
+    out_width: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    /// Padding before the first row and column.
+    pad: [usize; 2],
+}
+
+impl ConvGeometry {
+    fn new(x: &Shape, weight: &Shape, output: &Shape, options: &ConvOptions<2>) -> Self {
+        ConvGeometry {
+            channels_in: x[1],
+            height: x[2],
+            width: x[3],
+            channels_out: weight[0],
+            out_height: output[2],
+            out_width: output[3],
+            kernel: [weight[2], weight[3]],
+            stride: options.stride,
+            dilation: options.dilation,
+            pad: [options.padding[0].0, options.padding[1].0],
+        }
+    }
+
+    fn image_len(&self) -> usize {
+        self.channels_in * self.height * self.width
+    }
+
+    fn positions(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    fn taps(&self) -> usize {
+        self.channels_in * self.kernel[0] * self.kernel[1]
+    }
+
+    fn images(&self, data_len: usize) -> usize {
+        data_len / self.image_len()
+    }
+
+    /// `Y[o, p] = b[o] + sum over taps of W[o, tap] * col[tap, p]`, image by image.
+    fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+        let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
+        let mut output = vec![0f32; self.images(x.len()) * out * positions];
+        output
+            .par_chunks_mut(out * positions)
+            .enumerate()
+            .for_each_init(
+                || vec![0f32; taps * positions],
+                |col, (image, y)| {
+                    self.im2col(&x[image * self.image_len()..][..self.image_len()], col);
+                    for (o, row) in y.chunks_exact_mut(positions).enumerate() {
+                        row.fill(bias[o]);
+                    }
+                    // SAFETY: `y` is out x positions, `weight` out x taps and
+                    // `col` taps x positions, all row-major.
+                    unsafe {
+                        gemm(
+                            out,
+                            positions,
+                            taps,
+                            y.as_mut_ptr(),
+                            1,
+                            positions as isize,
+                            true,
+                            weight.as_ptr(),
+                            1,
+                            taps as isize,
+                            col.as_ptr(),
+                            1,
+                            positions as isize,
+                            1.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            Parallelism::None,
+                        );
+                    }
+                },
+            );
+        output
+    }
+
+    /// `dX = col2im(W^T dY)`, image by image: each tap's share of the output
+    /// gradient goes back to the input pixel it read.
+    fn input_grad(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+        let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
+        let images = dy.len() / (out * positions);
+        let mut x_grad = vec![0f32; images * self.image_len()];
+        x_grad
+            .par_chunks_mut(self.image_len())
+            .enumerate()
+            .for_each_init(
+                || vec![0f32; taps * positions],
+                |col, (image, dx)| {
+                    let dy = &dy[image * out * positions..][..out * positions];
+                    // SAFETY: `col` is taps x positions, `weight` out x taps
+                    // (read transposed) and `dy` out x positions.
+                    unsafe {
+                        gemm(
+                            taps,
+                            positions,
+                            out,
+                            col.as_mut_ptr(),
+                            1,
+                            positions as isize,
+                            false,
+                            weight.as_ptr(),
+                            taps as isize,
+                            1,
+                            dy.as_ptr(),
+                            1,
+                            positions as isize,
+                            0.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            Parallelism::None,
+                        );
+                    }
+                    self.col2im(col, dx);
+                },
+            );
+        x_grad
+    }
+
+    /// `dW[o, tap] = sum over images and positions of dY[o, p] * col[tap, p]`:
+    /// one `[out, positions] x [positions, taps]` product per image,
+    /// accumulated per thread and added up at the end.
+    fn param_grads(&self, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
+        let batch = x.len() / self.image_len();
+        let zeros = || (vec![0f32; out * taps], vec![0f32; out]);
+        let per_thread = (batch / rayon::current_num_threads()).max(1);
+        (0..batch)
+            .into_par_iter()
+            .with_min_len(per_thread)
+            .fold(
+                || (zeros(), vec![0f32; taps * positions]),
+                |((mut weight, mut bias), mut col), image| {
+                    self.im2col(&x[image * self.image_len()..][..self.image_len()], &mut col);
+                    let dy = &dy[image * out * positions..][..out * positions];
+                    // SAFETY: `weight` is out x taps, `dy` out x positions and
+                    // `col` taps x positions (read transposed), as the strides say.
+                    unsafe {
+                        gemm(
+                            out,
+                            taps,
+                            positions,
+                            weight.as_mut_ptr(),
+                            1,
+                            taps as isize,
+                            true,
+                            dy.as_ptr(),
+                            1,
+                            positions as isize,
+                            col.as_ptr(),
+                            positions as isize,
+                            1,
+                            1.0,
+                            1.0,
+                            false,
+                            false,
+                            false,
+                            Parallelism::None,
+                        );
+                    }
+                    for (o, b) in bias.iter_mut().enumerate() {
+                        let g = &dy[o * positions..][..positions];
+                        *b += lane_sum(positions, |i| g[i]);
+                    }
+                    ((weight, bias), col)
+                },
+            )
+            .map(|(sums, _)| sums)
+            .reduce(zeros, |(mut weight, mut bias), (w, b)| {
+                weight.iter_mut().zip(w).for_each(|(s, v)| *s += v);
+                bias.iter_mut().zip(b).for_each(|(s, v)| *s += v);
+                (weight, bias)
+            })
+    }
+
+    /// One image's im2col matrix, `taps x positions`: row `(c, i, j)` holds
+    /// the input value each output position sees through kernel tap `(i, j)`
+    /// of channel `c`, zero where that falls in the padding.
+    fn im2col(&self, image: &[f32], col: &mut [f32]) {
+        let [kh, kw] = self.kernel;
+        let positions = self.positions();
+        for c in 0..self.channels_in {
+            let channel = &image[c * self.height * self.width..][..self.height * self.width];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &mut col[((c * kh + i) * kw + j) * positions..][..positions];
+                    self.fill_tap(channel, [i, j], row);
+                }
+            }
+        }
+    }
+
+    /// The adjoint of [`im2col`](Self::im2col): adds each row of `col` back
+    /// onto the input positions it was read from.
+    fn col2im(&self, col: &[f32], image: &mut [f32]) {
+        let [kh, kw] = self.kernel;
+        let positions = self.positions();
+        image.fill(0.0);
+        for c in 0..self.channels_in {
+            let channel = &mut image[c * self.height * self.width..][..self.height * self.width];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &col[((c * kh + i) * kw + j) * positions..][..positions];
+                    self.add_tap(row, [i, j], channel);
+                }
+            }
+        }
+    }
+
+    /// For each output row `oh` that reads inside the image through tap
+    /// `(i, j)`: `oh`, the input row, the span of output columns whose input
+    /// column is inside the image, and the first such input column.
+    fn tap_rows(
+        &self,
+        [i, j]: [usize; 2],
+    ) -> impl Iterator<Item = (usize, usize, std::ops::Range<usize>, usize)> + '_ {
+        let [sh, sw] = self.stride;
+        let [dh, dw] = self.dilation;
+        let [ph, pw] = self.pad;
+        let (from, to) = valid_range(j * dw, pw, sw, self.width, self.out_width);
+        (0..self.out_height).filter_map(move |oh| {
+            let ih = (oh * sh + i * dh).wrapping_sub(ph);
+            // `from < to` makes `from * sw + j * dw >= pw`.
+            (ih < self.height && from < to).then(|| (oh, ih, from..to, from * sw + j * dw - pw))
+        })
+    }
+
+    fn add_tap(&self, row: &[f32], tap: [usize; 2], channel: &mut [f32]) {
+        let sw = self.stride[1];
+        for (oh, ih, span, first) in self.tap_rows(tap) {
+            let grads = &row[oh * self.out_width..][span];
+            let input = &mut channel[ih * self.width..][..self.width];
+            if sw == 1 {
+                for (x, g) in input[first..first + grads.len()].iter_mut().zip(grads) {
+                    *x += g;
+                }
+            } else {
+                for (k, g) in grads.iter().enumerate() {
+                    input[first + k * sw] += g;
+                }
+            }
+        }
+    }
+
+    fn fill_tap(&self, channel: &[f32], tap: [usize; 2], row: &mut [f32]) {
+        let sw = self.stride[1];
+        row.fill(0.0);
+        for (oh, ih, span, first) in self.tap_rows(tap) {
+            let out = &mut row[oh * self.out_width..][span];
+            let input = &channel[ih * self.width..][..self.width];
+            if sw == 1 {
+                out.copy_from_slice(&input[first..first + out.len()]);
+            } else {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = input[first + k * sw];
+                }
+            }
+        }
+    }
+}
+
+/// `[batch, out channels, out height, out width]` of a convolution.
+/// `None` when the kernel does not fit in the padded input.
+fn output_shape(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Option<Shape> {
+    let side = |d: usize| {
+        let padded = x[2 + d] + options.padding[d].0 + options.padding[d].1;
+        let reach = options.dilation[d] * weight[2 + d].checked_sub(1)? + 1;
+        Some(padded.checked_sub(reach)? / options.stride[d] + 1)
+    };
+    Some(Shape::new([x[0], weight[0], side(0)?, side(1)?]))
+}
+
+/// The output columns `from..to` whose input column `o * stride + offset - pad`
+/// lies inside `0..width`.
+fn valid_range(
+    offset: usize,
+    pad: usize,
+    stride: usize,
+    width: usize,
+    out_width: usize,
+) -> (usize, usize) {
+    let from = pad.saturating_sub(offset).div_ceil(stride).min(out_width);
+    let to = (width + pad)
+        .saturating_sub(offset)
+        .div_ceil(stride)
+        .clamp(from, out_width);
+    (from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_range;
+
+    #[test]
+    fn valid_range_keeps_only_columns_inside_the_image() {
+        // 3x3, pad 1, stride 1 on a 28-wide image: tap 0 skips column 0,
+        // tap 2 skips the last.
+        assert_eq!(valid_range(0, 1, 1, 28, 28), (1, 28));
+        assert_eq!(valid_range(1, 1, 1, 28, 28), (0, 28));
+        assert_eq!(valid_range(2, 1, 1, 28, 28), (0, 27));
+        // Stride 2, pad 1, width 5 (out 3): input columns -1, 1, 3 for tap 0.
+        assert_eq!(valid_range(0, 1, 2, 5, 3), (1, 3));
+        // Input columns 1, 3, 5 for tap 2: the last falls outside.
+        assert_eq!(valid_range(2, 1, 2, 5, 3), (0, 2));
+    }
+}

@@ -1,0 +1,45 @@
+//! Burn's stock operations behind [`FastLayers`](crate::FastLayers): the
+//! trait's default bodies, and what the kernels fall back to for inputs they
+//! are not written for (other dtypes, grouped convolutions).
+
+use burn::backend::TensorMetadata;
+use burn::backend::{Backend, ops::ConvOptions, tensor::FloatTensor};
+use burn::tensor::Shape;
+
+pub(crate) fn conv2d_param_grads<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let channels = output_grad.shape()[1];
+    let per_channel = B::float_reshape(
+        B::float_swap_dims(output_grad.clone(), 0, 1),
+        Shape::new([channels, output_grad.shape().num_elements() / channels]),
+    );
+    let bias_grad = B::float_reshape(B::float_sum_dim(per_channel, 1), Shape::new([channels]));
+    let weight_grad = B::conv2d_weight_backward(x, weight, output_grad, options);
+    (weight_grad, bias_grad)
+}
+
+pub(crate) fn batch_norm<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    epsilon: f64,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let result = B::batch_norm_train(x, gamma, beta, epsilon);
+    (result.output, result.mean, result.variance)
+}
+
+pub(crate) fn batch_norm_backward<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    mean: FloatTensor<B>,
+    variance: FloatTensor<B>,
+    epsilon: f64,
+    output_grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let grads = B::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+    (grads.x_grad, grads.gamma_grad, grads.beta_grad)
+}

@@ -1,0 +1,51 @@
+//! `Conv2d` and `BatchNorm` forwards through the `kernels` crate, which trains
+//! them faster on the CPU (flex) backend and is Burn's stock operation on any
+//! other. The modules themselves stay Burn's, so checkpoints are unchanged.
+
+use burn::backend::ops::ConvOptions;
+use burn::nn::conv::Conv2d;
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::prelude::*;
+
+/// `Conv2d::forward`.
+pub fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let padding = match layer.padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        // Not used by these networks; Burn works out its size per input.
+        PaddingConfig2d::Same => return layer.forward(x),
+    };
+    let options =
+        ConvOptions::new_with_padding(layer.stride, padding, layer.dilation, layer.groups);
+    kernels::conv2d(
+        x,
+        layer.weight.val(),
+        layer.bias.as_ref().map(|b| b.val()),
+        options,
+    )
+}
+
+/// `BatchNorm::forward`: batch statistics (and a running-average update) when
+/// training, the running statistics otherwise.
+pub fn norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    if !(x.device().is_autodiff() && layer.training.is_enabled()) {
+        return layer.forward(x);
+    }
+    let device = x.device();
+    let batch = kernels::batch_norm_train(x, layer.gamma.val(), layer.beta.val(), layer.epsilon);
+    // The same running averages as `BatchNorm::forward` keeps.
+    let blend = |running: Tensor<1>, batch: Tensor<1>| {
+        running
+            .to_device(&device)
+            .mul_scalar(1.0 - layer.momentum)
+            .add(batch.detach().mul_scalar(layer.momentum))
+            .detach()
+    };
+    layer
+        .running_mean
+        .update(blend(layer.running_mean.value_sync(), batch.mean));
+    layer
+        .running_var
+        .update(blend(layer.running_var.value_sync(), batch.variance));
+    batch.output
+}
