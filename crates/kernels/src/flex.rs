@@ -10,6 +10,8 @@ use burn::backend::flex::{Flex, FlexTensor};
 use burn::backend::ops::{ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::{DType, Shape, TensorData};
+use std::mem::MaybeUninit;
+
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
@@ -80,14 +82,12 @@ impl FastLayers for Flex {
         let planes = Planes::of(&x.shape());
         let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
         let stats = planes.statistics(values(&x));
-        let (scale, shift): (Vec<f32>, Vec<f32>) = stats
-            .iter()
-            .zip(values(&gamma).iter().zip(values(&beta)))
-            .map(|(s, (&g, &b))| {
-                let scale = g * inverse_std(s.variance, epsilon);
-                (scale, b - s.mean * scale)
-            })
-            .unzip();
+        let (scale, shift) = scale_and_shift(
+            stats.iter().copied(),
+            values(&gamma),
+            values(&beta),
+            epsilon,
+        );
         let output = planes.affine(values(&x), &scale, &shift);
         let channels = Shape::new([planes.channels]);
         (
@@ -95,6 +95,27 @@ impl FastLayers for Flex {
             tensor(stats.iter().map(|s| s.mean).collect(), channels.clone()),
             tensor(stats.iter().map(|s| s.variance).collect(), channels),
         )
+    }
+
+    fn batch_norm_fast_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 {
+            return Flex::batch_norm(x, gamma, beta, mean, variance, epsilon);
+        }
+        let planes = Planes::of(&x.shape());
+        let [x, gamma, beta, mean, variance] = [x, gamma, beta, mean, variance].map(contiguous);
+        let stats = values(&mean)
+            .iter()
+            .zip(values(&variance))
+            .map(|(&mean, &variance)| Statistics { mean, variance });
+        let (scale, shift) = scale_and_shift(stats, values(&gamma), values(&beta), epsilon);
+        tensor(planes.affine(values(&x), &scale, &shift), x.shape())
     }
 
     fn batch_norm_fast_backward(
@@ -152,23 +173,86 @@ fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, shape))
 }
 
-fn inverse_std(variance: f32, epsilon: f64) -> f32 {
-    (1.0 / (variance as f64 + epsilon).sqrt()) as f32
+/// BatchNorm as `x * scale + shift` per channel.
+fn scale_and_shift(
+    stats: impl Iterator<Item = Statistics>,
+    gamma: &[f32],
+    beta: &[f32],
+    epsilon: f64,
+) -> (Vec<f32>, Vec<f32>) {
+    stats
+        .zip(gamma.iter().zip(beta))
+        .map(|(s, (&g, &b))| {
+            let scale = g * (1.0 / (s.variance as f64 + epsilon).sqrt()) as f32;
+            (scale, b - s.mean * scale)
+        })
+        .unzip()
 }
 
-/// Sum of `f(i)` for `i` in `0..len`, in eight independent lanes so the
-/// compiler can vectorise it.
+/// Sum of `f(a[i], b[i])`, in eight independent lanes so the compiler can
+/// vectorise it.
 #[inline(always)]
-fn lane_sum(len: usize, f: impl Fn(usize) -> f32) -> f32 {
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    debug_assert_eq!(a.len(), b.len());
+    let (a, b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a
+        .remainder()
+        .iter()
+        .zip(b.remainder())
+        .map(|(&x, &y)| f(x, y))
+        .sum();
     let mut lanes = [0f32; 8];
-    let whole = len / 8 * 8;
-    for start in (0..whole).step_by(8) {
-        for (lane, acc) in lanes.iter_mut().enumerate() {
-            *acc += f(start + lane);
+    for (x, y) in a.zip(b) {
+        for k in 0..8 {
+            lanes[k] += f(x[k], y[k]);
         }
     }
-    let tail: f32 = (whole..len).map(&f).sum();
     lanes.iter().sum::<f32>() + tail
+}
+
+/// A vector of `len` values written in parallel, `chunk` values at a time, by
+/// `fill(state, index, chunk)`; `init` makes one `state` per task. Output
+/// tensors are written whole, so zeroing them first would be wasted work.
+///
+/// # Safety
+/// `fill` must write every value of the chunk it is given.
+unsafe fn par_fill<S>(
+    len: usize,
+    chunk: usize,
+    min_chunks: usize,
+    init: impl Fn() -> S + Sync + Send,
+    fill: impl Fn(&mut S, usize, &mut [MaybeUninit<f32>]) + Sync + Send,
+) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    out.spare_capacity_mut()[..len]
+        .par_chunks_mut(chunk.max(1))
+        .with_min_len(min_chunks.max(1))
+        .enumerate()
+        .for_each_init(init, |state, (index, chunk)| fill(state, index, chunk));
+    // SAFETY: the caller's `fill` wrote all `len` values.
+    unsafe { out.set_len(len) };
+    out
+}
+
+/// `chunk` with each run of `run` values set to `value(run index)`, as
+/// initialised memory.
+fn write_runs(
+    chunk: &mut [MaybeUninit<f32>],
+    run: usize,
+    value: impl Fn(usize) -> f32,
+) -> &mut [f32] {
+    for (index, run) in chunk.chunks_mut(run.max(1)).enumerate() {
+        run.fill(MaybeUninit::new(value(index)));
+    }
+    // SAFETY: every value was just written, and `MaybeUninit<f32>` has the
+    // layout of `f32`.
+    unsafe { &mut *(chunk as *mut [MaybeUninit<f32>] as *mut [f32]) }
+}
+
+/// How many chunks of work each rayon task should take at least: enough to
+/// amortise its scratch buffer, few enough to keep every thread busy.
+fn per_task(chunks: usize) -> usize {
+    (chunks / (4 * rayon::current_num_threads())).max(1)
 }
 
 /// A tensor `[batch, channels, ...]` seen as `batch * channels` planes of
@@ -216,17 +300,12 @@ impl Planes {
         self.per_channel(|c| {
             let sum: f64 = self
                 .of_channel(x, c)
-                .map(|p| lane_sum(p.len(), |i| p[i]) as f64)
+                .map(|p| lane_sum(p, p, |v, _| v) as f64)
                 .sum();
             let mean = (sum / self.count()) as f32;
             let squares: f64 = self
                 .of_channel(x, c)
-                .map(|p| {
-                    lane_sum(p.len(), |i| {
-                        let d = p[i] - mean;
-                        d * d
-                    }) as f64
-                })
+                .map(|p| lane_sum(p, p, |v, _| (v - mean) * (v - mean)) as f64)
                 .sum();
             Statistics {
                 mean,
@@ -243,29 +322,28 @@ impl Planes {
         b: &[f32],
         y: Option<(&[f32], &[f32])>,
     ) -> Vec<f32> {
-        let mut out = vec![0f32; x.len()];
-        let min_planes = (16_384 / self.plane.max(1)).max(1);
-        out.par_chunks_mut(self.plane.max(1))
-            .with_min_len(min_planes)
-            .enumerate()
-            .for_each(|(index, out)| {
-                let c = index % self.channels;
-                let xs = &x[index * self.plane..][..self.plane];
-                match y {
-                    None => {
-                        for (o, &v) in out.iter_mut().zip(xs) {
-                            *o = a[c] * v + b[c];
-                        }
-                    }
-                    Some((ys, k)) => {
-                        let ys = &ys[index * self.plane..][..self.plane];
-                        for ((o, &v), &w) in out.iter_mut().zip(xs).zip(ys) {
-                            *o = a[c] * v + b[c] + k[c] * w;
-                        }
+        let plane = self.plane.max(1);
+        let min_planes = (16_384 / plane).max(1);
+        let fill = |_: &mut (), index: usize, out: &mut [MaybeUninit<f32>]| {
+            let c = index % self.channels;
+            let (a, b) = (a[c], b[c]);
+            let xs = &x[index * plane..][..plane];
+            match y {
+                None => {
+                    for (o, &v) in out.iter_mut().zip(xs) {
+                        o.write(a * v + b);
                     }
                 }
-            });
-        out
+                Some((ys, k)) => {
+                    let (k, ys) = (k[c], &ys[index * plane..][..plane]);
+                    for ((o, &v), &w) in out.iter_mut().zip(xs).zip(ys) {
+                        o.write(a * v + b + k * w);
+                    }
+                }
+            }
+        };
+        // SAFETY: `out`, `xs` and `ys` are all one plane long, so every value is written.
+        unsafe { par_fill(x.len(), plane, min_planes, || (), fill) }
     }
 
     fn affine(&self, x: &[f32], scale: &[f32], shift: &[f32]) -> Vec<f32> {
@@ -289,8 +367,8 @@ impl Planes {
             self.of_channel(dy, c)
                 .zip(self.of_channel(x, c))
                 .map(|(g, v)| {
-                    let dy_sum = lane_sum(g.len(), |i| g[i]) as f64;
-                    let dy_centred = lane_sum(g.len(), |i| g[i] * (v[i] - m)) as f64;
+                    let dy_sum = lane_sum(g, g, |g, _| g) as f64;
+                    let dy_centred = lane_sum(g, v, |g, v| g * (v - m)) as f64;
                     (dy_sum, dy_centred)
                 })
                 .fold((0.0, 0.0), |(a, b), (c, d)| (a + c, b + d))
@@ -365,45 +443,47 @@ impl ConvGeometry {
     /// `Y[o, p] = b[o] + sum over taps of W[o, tap] * col[tap, p]`, image by image.
     fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
-        let mut output = vec![0f32; self.images(x.len()) * out * positions];
-        output
-            .par_chunks_mut(out * positions)
-            .enumerate()
-            .for_each_init(
-                || vec![0f32; taps * positions],
-                |col, (image, y)| {
-                    self.im2col(&x[image * self.image_len()..][..self.image_len()], col);
-                    for (o, row) in y.chunks_exact_mut(positions).enumerate() {
-                        row.fill(bias[o]);
-                    }
-                    // SAFETY: `y` is out x positions, `weight` out x taps and
-                    // `col` taps x positions, all row-major.
-                    unsafe {
-                        gemm(
-                            out,
-                            positions,
-                            taps,
-                            y.as_mut_ptr(),
-                            1,
-                            positions as isize,
-                            true,
-                            weight.as_ptr(),
-                            1,
-                            taps as isize,
-                            col.as_ptr(),
-                            1,
-                            positions as isize,
-                            1.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            Parallelism::None,
-                        );
-                    }
-                },
-            );
-        output
+        let images = self.images(x.len());
+        let fill = |col: &mut Vec<f32>, image: usize, y: &mut [MaybeUninit<f32>]| {
+            self.im2col(&x[image * self.image_len()..][..self.image_len()], col);
+            let y = write_runs(y, positions, |o| bias[o]);
+            // SAFETY: `y` is out x positions, `weight` out x taps and
+            // `col` taps x positions, all row-major.
+            unsafe {
+                gemm(
+                    out,
+                    positions,
+                    taps,
+                    y.as_mut_ptr(),
+                    1,
+                    positions as isize,
+                    true,
+                    weight.as_ptr(),
+                    1,
+                    taps as isize,
+                    col.as_ptr(),
+                    1,
+                    positions as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                );
+            }
+        };
+        let scratch = || vec![0f32; taps * positions];
+        // SAFETY: `write_runs` writes the whole image's output.
+        unsafe {
+            par_fill(
+                images * out * positions,
+                out * positions,
+                per_task(images),
+                scratch,
+                fill,
+            )
+        }
     }
 
     /// `dX = col2im(W^T dY)`, image by image: each tap's share of the output
@@ -411,43 +491,46 @@ impl ConvGeometry {
     fn input_grad(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
         let images = dy.len() / (out * positions);
-        let mut x_grad = vec![0f32; images * self.image_len()];
-        x_grad
-            .par_chunks_mut(self.image_len())
-            .enumerate()
-            .for_each_init(
-                || vec![0f32; taps * positions],
-                |col, (image, dx)| {
-                    let dy = &dy[image * out * positions..][..out * positions];
-                    // SAFETY: `col` is taps x positions, `weight` out x taps
-                    // (read transposed) and `dy` out x positions.
-                    unsafe {
-                        gemm(
-                            taps,
-                            positions,
-                            out,
-                            col.as_mut_ptr(),
-                            1,
-                            positions as isize,
-                            false,
-                            weight.as_ptr(),
-                            taps as isize,
-                            1,
-                            dy.as_ptr(),
-                            1,
-                            positions as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            Parallelism::None,
-                        );
-                    }
-                    self.col2im(col, dx);
-                },
-            );
-        x_grad
+        let fill = |col: &mut Vec<f32>, image: usize, dx: &mut [MaybeUninit<f32>]| {
+            let dy = &dy[image * out * positions..][..out * positions];
+            // SAFETY: `col` is taps x positions, `weight` out x taps
+            // (read transposed) and `dy` out x positions.
+            unsafe {
+                gemm(
+                    taps,
+                    positions,
+                    out,
+                    col.as_mut_ptr(),
+                    1,
+                    positions as isize,
+                    false,
+                    weight.as_ptr(),
+                    taps as isize,
+                    1,
+                    dy.as_ptr(),
+                    1,
+                    positions as isize,
+                    0.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    Parallelism::None,
+                );
+            }
+            self.col2im(col, write_runs(dx, dx.len(), |_| 0.0));
+        };
+        let scratch = || vec![0f32; taps * positions];
+        // SAFETY: `write_runs` zeroes the whole image's gradient.
+        unsafe {
+            par_fill(
+                images * self.image_len(),
+                self.image_len(),
+                per_task(images),
+                scratch,
+                fill,
+            )
+        }
     }
 
     /// `dW[o, tap] = sum over images and positions of dY[o, p] * col[tap, p]`:
@@ -457,10 +540,9 @@ impl ConvGeometry {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
         let batch = x.len() / self.image_len();
         let zeros = || (vec![0f32; out * taps], vec![0f32; out]);
-        let per_thread = (batch / rayon::current_num_threads()).max(1);
         (0..batch)
             .into_par_iter()
-            .with_min_len(per_thread)
+            .with_min_len(per_task(batch))
             .fold(
                 || (zeros(), vec![0f32; taps * positions]),
                 |((mut weight, mut bias), mut col), image| {
@@ -493,7 +575,7 @@ impl ConvGeometry {
                     }
                     for (o, b) in bias.iter_mut().enumerate() {
                         let g = &dy[o * positions..][..positions];
-                        *b += lane_sum(positions, |i| g[i]);
+                        *b += lane_sum(g, g, |g, _| g);
                     }
                     ((weight, bias), col)
                 },
@@ -524,11 +606,10 @@ impl ConvGeometry {
     }
 
     /// The adjoint of [`im2col`](Self::im2col): adds each row of `col` back
-    /// onto the input positions it was read from.
+    /// onto the input positions it was read from (`image` starts at zero).
     fn col2im(&self, col: &[f32], image: &mut [f32]) {
         let [kh, kw] = self.kernel;
         let positions = self.positions();
-        image.fill(0.0);
         for c in 0..self.channels_in {
             let channel = &mut image[c * self.height * self.width..][..self.height * self.width];
             for i in 0..kh {
@@ -540,28 +621,32 @@ impl ConvGeometry {
         }
     }
 
-    /// For each output row `oh` that reads inside the image through tap
-    /// `(i, j)`: `oh`, the input row, the span of output columns whose input
-    /// column is inside the image, and the first such input column.
-    fn tap_rows(
-        &self,
-        [i, j]: [usize; 2],
-    ) -> impl Iterator<Item = (usize, usize, std::ops::Range<usize>, usize)> + '_ {
-        let [sh, sw] = self.stride;
-        let [dh, dw] = self.dilation;
-        let [ph, pw] = self.pad;
-        let (from, to) = valid_range(j * dw, pw, sw, self.width, self.out_width);
-        (0..self.out_height).filter_map(move |oh| {
-            let ih = (oh * sh + i * dh).wrapping_sub(ph);
-            // `from < to` makes `from * sw + j * dw >= pw`.
-            (ih < self.height && from < to).then(|| (oh, ih, from..to, from * sw + j * dw - pw))
-        })
+    /// The input row that output row `oh` reads through kernel row `i`, if
+    /// it is inside the image.
+    fn input_row(&self, oh: usize, i: usize) -> Option<usize> {
+        let ih = (oh * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.pad[0]);
+        (ih < self.height).then_some(ih)
     }
 
-    fn add_tap(&self, row: &[f32], tap: [usize; 2], channel: &mut [f32]) {
+    /// The output columns that read inside the image through kernel column
+    /// `j`, and the input column the first of them reads.
+    fn columns(&self, j: usize) -> Option<(std::ops::Range<usize>, usize)> {
+        let [sw, dw, pw] = [self.stride[1], self.dilation[1], self.pad[1]];
+        let (from, to) = valid_range(j * dw, pw, sw, self.width, self.out_width);
+        // `from < to` makes `from * sw + j * dw >= pw`.
+        (from < to).then(|| (from..to, from * sw + j * dw - pw))
+    }
+
+    fn add_tap(&self, row: &[f32], [i, j]: [usize; 2], channel: &mut [f32]) {
         let sw = self.stride[1];
-        for (oh, ih, span, first) in self.tap_rows(tap) {
-            let grads = &row[oh * self.out_width..][span];
+        let Some((span, first)) = self.columns(j) else {
+            return;
+        };
+        for oh in 0..self.out_height {
+            let Some(ih) = self.input_row(oh, i) else {
+                continue;
+            };
+            let grads = &row[oh * self.out_width..][span.clone()];
             let input = &mut channel[ih * self.width..][..self.width];
             if sw == 1 {
                 for (x, g) in input[first..first + grads.len()].iter_mut().zip(grads) {
@@ -575,16 +660,22 @@ impl ConvGeometry {
         }
     }
 
-    fn fill_tap(&self, channel: &[f32], tap: [usize; 2], row: &mut [f32]) {
+    fn fill_tap(&self, channel: &[f32], [i, j]: [usize; 2], row: &mut [f32]) {
         let sw = self.stride[1];
-        row.fill(0.0);
-        for (oh, ih, span, first) in self.tap_rows(tap) {
-            let out = &mut row[oh * self.out_width..][span];
+        let columns = self.columns(j);
+        for (oh, out) in row.chunks_exact_mut(self.out_width).enumerate() {
+            let (Some(ih), Some((span, first))) = (self.input_row(oh, i), columns.clone()) else {
+                out.fill(0.0);
+                continue;
+            };
             let input = &channel[ih * self.width..][..self.width];
+            out[..span.start].fill(0.0);
+            out[span.end..].fill(0.0);
+            let inside = &mut out[span];
             if sw == 1 {
-                out.copy_from_slice(&input[first..first + out.len()]);
+                inside.copy_from_slice(&input[first..first + inside.len()]);
             } else {
-                for (k, o) in out.iter_mut().enumerate() {
+                for (k, o) in inside.iter_mut().enumerate() {
                     *o = input[first + k * sw];
                 }
             }

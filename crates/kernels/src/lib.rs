@@ -74,6 +74,18 @@ pub trait FastLayers: Backend {
         stock::batch_norm::<Self>(x, gamma, beta, epsilon)
     }
 
+    /// BatchNorm with given statistics (evaluation mode).
+    fn batch_norm_fast_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        Self::batch_norm(x, gamma, beta, mean, variance, epsilon)
+    }
+
     /// The gradients of [`batch_norm_fast`](FastLayers::batch_norm_fast) with
     /// respect to its input, `gamma` and `beta`.
     fn batch_norm_fast_backward(
@@ -147,6 +159,28 @@ pub fn batch_norm_train<const D: usize>(
         mean: Tensor::from_dispatch(mean),
         variance: Tensor::from_dispatch(variance),
     }
+}
+
+/// BatchNorm in evaluation mode, as `burn::tensor::module::batch_norm`.
+pub fn batch_norm_eval<const D: usize>(
+    x: Tensor<D>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    mean: Tensor<1>,
+    variance: Tensor<1>,
+    epsilon: f64,
+) -> Tensor<D> {
+    if !accelerated(&x.device(), x.dtype()) {
+        return burn::tensor::module::batch_norm(x, gamma, beta, mean, variance, epsilon);
+    }
+    Tensor::from_dispatch(Dispatch::batch_norm_fast_eval(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        mean.into_dispatch(),
+        variance.into_dispatch(),
+        epsilon,
+    ))
 }
 
 #[cfg(test)]

@@ -191,3 +191,23 @@ fn batch_norm_statistics_are_those_of_the_batch() {
     let variance = r.variance.into_data().try_to_vec::<f32>().unwrap();
     assert!((variance[0] - 1.25).abs() < 1e-6 && variance[1] == 0.0);
 }
+
+#[test]
+fn batch_norm_eval_matches_stock_on_both_devices() {
+    for device in [Device::flex(), device()] {
+        let shape = [3, 4, 5, 2];
+        let x = values(shape, 9.0).to_device(&device);
+        let [gamma, beta, mean] = [10.0, 11.0, 12.0].map(|s| values([4], s).to_device(&device));
+        let variance = values([4], 13.0).abs().to_device(&device);
+        let fast = crate::batch_norm_eval(
+            x.clone(),
+            gamma.clone(),
+            beta.clone(),
+            mean.clone(),
+            variance.clone(),
+            1e-5,
+        );
+        let stock = burn::tensor::module::batch_norm(x, gamma, beta, mean, variance, 1e-5);
+        assert_close("eval output", fast, stock);
+    }
+}

@@ -28,10 +28,17 @@ pub fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// `BatchNorm::forward`: batch statistics (and a running-average update) when
 /// training, the running statistics otherwise.
 pub fn norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
-    if !(x.device().is_autodiff() && layer.training.is_enabled()) {
-        return layer.forward(x);
-    }
     let device = x.device();
+    if !(device.is_autodiff() && layer.training.is_enabled()) {
+        return kernels::batch_norm_eval(
+            x,
+            layer.gamma.val(),
+            layer.beta.val(),
+            layer.running_mean.value().to_device(&device),
+            layer.running_var.value().to_device(&device),
+            layer.epsilon,
+        );
+    }
     let batch = kernels::batch_norm_train(x, layer.gamma.val(), layer.beta.val(), layer.epsilon);
     // The same running averages as `BatchNorm::forward` keeps.
     let blend = |running: Tensor<1>, batch: Tensor<1>| {
