@@ -89,6 +89,86 @@ impl<B: Backend + FastLayers, C: CheckpointStrategy> FastLayers for Autodiff<B, 
         }
     }
 
+    fn add_relu_fast(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct AddRelu;
+
+        impl<B: Backend + FastLayers> Backward<B, 2> for AddRelu {
+            // The output: where it is zero, neither input gets a gradient.
+            type State = FloatTensor<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let grad = grads.consume::<B>(&ops.node);
+                let grad = B::relu_backward(ops.state, grad);
+                let [node_a, node_b] = ops.parents;
+                if let Some(node) = node_a {
+                    grads.register::<B>(node.id, grad.clone());
+                }
+                if let Some(node) = node_b {
+                    grads.register::<B>(node.id, grad);
+                }
+            }
+        }
+
+        match AddRelu
+            .prepare::<C>([a.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let output = B::add_relu_fast(a.into_primitive(), b.into_primitive());
+                prep.finish(output.clone(), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::add_relu_fast(a.into_primitive(), b.into_primitive()))
+            }
+        }
+    }
+
+    fn avg_pool2d_tiled(x: FloatTensor<Self>, kernel: [usize; 2]) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct AvgPoolTiled;
+
+        impl<B: Backend + FastLayers> Backward<B, 1> for AvgPoolTiled {
+            type State = (NodeId, [usize; 2]);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, kernel) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+                let [node_x] = ops.parents;
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::avg_pool2d_tiled_backward(x, grad, kernel));
+                }
+            }
+        }
+
+        match AvgPoolTiled
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let output = B::avg_pool2d_tiled(x.into_primitive(), kernel);
+                prep.finish((x_state, kernel), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::avg_pool2d_tiled(x.into_primitive(), kernel))
+            }
+        }
+    }
+
     fn batch_norm_fast(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,

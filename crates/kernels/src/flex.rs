@@ -118,6 +118,45 @@ impl FastLayers for Flex {
         tensor(planes.affine(values(&x), &scale, &shift), x.shape())
     }
 
+    fn add_relu_fast(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        if a.dtype() != DType::F32 || a.shape() != b.shape() {
+            return stock::add_relu::<Self>(a, b);
+        }
+        let [a, b] = [a, b].map(contiguous);
+        let (xs, ys) = (values(&a), values(&b));
+        let fill = |_: &mut (), index: usize, out: &mut [MaybeUninit<f32>]| {
+            let start = index * ELEMENTWISE_CHUNK;
+            for ((o, &x), &y) in out.iter_mut().zip(&xs[start..]).zip(&ys[start..]) {
+                o.write((x + y).max(0.0));
+            }
+        };
+        // SAFETY: each chunk of the output has its full counterpart in `xs` and `ys`.
+        let out = unsafe { par_fill(xs.len(), ELEMENTWISE_CHUNK, 1, || (), fill) };
+        tensor(out, a.shape())
+    }
+
+    fn avg_pool2d_tiled(x: FloatTensor<Self>, kernel: [usize; 2]) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 {
+            return stock::avg_pool2d_tiled::<Self>(x, kernel);
+        }
+        let pool = Tiles::new(&x.shape(), kernel);
+        let x = contiguous(x);
+        tensor(pool.forward(values(&x)), pool.output_shape())
+    }
+
+    fn avg_pool2d_tiled_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel: [usize; 2],
+    ) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 {
+            return stock::avg_pool2d_tiled_backward::<Self>(x, output_grad, kernel);
+        }
+        let pool = Tiles::new(&x.shape(), kernel);
+        let output_grad = contiguous(output_grad);
+        tensor(pool.backward(values(&output_grad)), x.shape())
+    }
+
     fn batch_norm_fast_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
@@ -389,6 +428,77 @@ impl Planes {
         }
         let x_grad = self.affine_with(dy, &a, &b, Some((x, &k)));
         (x_grad, gamma_grad, beta_grad)
+    }
+}
+
+/// Values per task for element-wise work: big enough to amortise a task.
+const ELEMENTWISE_CHUNK: usize = 32_768;
+
+/// Average pooling over `kernel` windows that tile each plane exactly.
+struct Tiles {
+    shape: Shape,
+    kernel: [usize; 2],
+}
+
+impl Tiles {
+    fn new(shape: &Shape, kernel: [usize; 2]) -> Self {
+        Tiles {
+            shape: shape.clone(),
+            kernel,
+        }
+    }
+
+    fn planes(&self) -> usize {
+        self.shape[0] * self.shape[1]
+    }
+
+    fn output_shape(&self) -> Shape {
+        let [h, w] = [
+            self.shape[2] / self.kernel[0],
+            self.shape[3] / self.kernel[1],
+        ];
+        Shape::new([self.shape[0], self.shape[1], h, w])
+    }
+
+    fn output_plane(&self) -> usize {
+        (self.shape[2] / self.kernel[0]) * (self.shape[3] / self.kernel[1])
+    }
+
+    fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let [kh, kw] = self.kernel;
+        let (width, plane) = (self.shape[3], self.shape[2] * self.shape[3]);
+        let (out_width, out_plane) = (width / kw, self.output_plane());
+        let scale = 1.0 / (kh * kw) as f32;
+        let fill = |_: &mut (), p: usize, out: &mut [MaybeUninit<f32>]| {
+            let input = &x[p * plane..][..plane];
+            for (index, o) in out.iter_mut().enumerate() {
+                let (row, col) = (index / out_width * kh, index % out_width * kw);
+                let sum: f32 = (row..row + kh)
+                    .map(|r| input[r * width + col..][..kw].iter().sum::<f32>())
+                    .sum();
+                o.write(sum * scale);
+            }
+        };
+        let min = (ELEMENTWISE_CHUNK / plane.max(1)).max(1);
+        // SAFETY: every output value of the plane is written.
+        unsafe { par_fill(self.planes() * out_plane, out_plane, min, || (), fill) }
+    }
+
+    fn backward(&self, grad: &[f32]) -> Vec<f32> {
+        let [kh, kw] = self.kernel;
+        let (width, plane) = (self.shape[3], self.shape[2] * self.shape[3]);
+        let (out_width, out_plane) = (width / kw, self.output_plane());
+        let scale = 1.0 / (kh * kw) as f32;
+        let fill = |_: &mut (), p: usize, dx: &mut [MaybeUninit<f32>]| {
+            let grad = &grad[p * out_plane..][..out_plane];
+            for (index, d) in dx.iter_mut().enumerate() {
+                let (row, col) = (index / width, index % width);
+                d.write(grad[row / kh * out_width + col / kw] * scale);
+            }
+        };
+        let min = (ELEMENTWISE_CHUNK / plane.max(1)).max(1);
+        // SAFETY: every input position of the plane is written.
+        unsafe { par_fill(self.planes() * plane, plane, min, || (), fill) }
     }
 }
 

@@ -86,6 +86,27 @@ pub trait FastLayers: Backend {
         Self::batch_norm(x, gamma, beta, mean, variance, epsilon)
     }
 
+    /// `relu(a + b)`: a residual block's join.
+    fn add_relu_fast(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
+        stock::add_relu::<Self>(a, b)
+    }
+
+    /// Average pooling over non-overlapping `kernel` windows that tile the
+    /// input exactly (stride = kernel, no padding).
+    fn avg_pool2d_tiled(x: FloatTensor<Self>, kernel: [usize; 2]) -> FloatTensor<Self> {
+        stock::avg_pool2d_tiled::<Self>(x, kernel)
+    }
+
+    /// The gradient of [`avg_pool2d_tiled`](FastLayers::avg_pool2d_tiled)'s
+    /// input: each window's output gradient shared evenly over the window.
+    fn avg_pool2d_tiled_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel: [usize; 2],
+    ) -> FloatTensor<Self> {
+        stock::avg_pool2d_tiled_backward::<Self>(x, output_grad, kernel)
+    }
+
     /// The gradients of [`batch_norm_fast`](FastLayers::batch_norm_fast) with
     /// respect to its input, `gamma` and `beta`.
     fn batch_norm_fast_backward(
@@ -181,6 +202,29 @@ pub fn batch_norm_eval<const D: usize>(
         variance.into_dispatch(),
         epsilon,
     ))
+}
+
+/// `relu(a + b)`, the join of a residual block.
+pub fn add_relu<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
+    if !accelerated(&a.device(), a.dtype()) || a.dims() != b.dims() {
+        return burn::tensor::activation::relu(a + b);
+    }
+    Tensor::from_dispatch(Dispatch::add_relu_fast(
+        a.into_dispatch(),
+        b.into_dispatch(),
+    ))
+}
+
+/// Average pooling with stride = kernel and no padding, as
+/// `burn::tensor::module::avg_pool2d`.
+pub fn avg_pool2d_tiled(x: Tensor<4>, kernel: [usize; 2]) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    let tiles = kernel[0] > 0 && kernel[1] > 0 && height % kernel[0] == 0 && width % kernel[1] == 0;
+    if !accelerated(&x.device(), x.dtype()) || !tiles {
+        let options = burn::tensor::ops::AvgPoolOptions::new(kernel).with_stride(kernel);
+        return burn::tensor::module::avg_pool2d(x, options);
+    }
+    Tensor::from_dispatch(Dispatch::avg_pool2d_tiled(x.into_dispatch(), kernel))
 }
 
 #[cfg(test)]

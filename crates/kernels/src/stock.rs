@@ -43,3 +43,22 @@ pub(crate) fn batch_norm_backward<B: Backend>(
     let grads = B::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
     (grads.x_grad, grads.gamma_grad, grads.beta_grad)
 }
+
+pub(crate) fn add_relu<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
+    B::relu(B::float_add(a, b))
+}
+
+pub(crate) fn avg_pool2d_tiled<B: Backend>(
+    x: FloatTensor<B>,
+    kernel: [usize; 2],
+) -> FloatTensor<B> {
+    B::avg_pool2d(x, kernel, kernel, [0, 0], true, false)
+}
+
+pub(crate) fn avg_pool2d_tiled_backward<B: Backend>(
+    x: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    kernel: [usize; 2],
+) -> FloatTensor<B> {
+    B::avg_pool2d_backward(x, output_grad, kernel, kernel, [0, 0], true, false)
+}

@@ -211,3 +211,40 @@ fn batch_norm_eval_matches_stock_on_both_devices() {
         assert_close("eval output", fast, stock);
     }
 }
+
+#[test]
+fn add_relu_matches_stock() {
+    let run = |fast: bool| {
+        let a = values([3, 4, 5, 6], 14.0).require_grad();
+        let b = values([3, 4, 5, 6], 15.0).neg().require_grad();
+        let out = if fast {
+            crate::add_relu(a.clone(), b.clone())
+        } else {
+            burn::tensor::activation::relu(a.clone() + b.clone())
+        };
+        let grads = (out.clone() * values([3, 4, 5, 6], 16.0)).sum().backward();
+        (out, a.grad(&grads).unwrap(), b.grad(&grads).unwrap())
+    };
+    let (fast, stock) = (run(true), run(false));
+    assert_close("output", fast.0, stock.0);
+    assert_close("a grad", fast.1, stock.1);
+    assert_close("b grad", fast.2, stock.2);
+}
+
+#[test]
+fn tiled_average_pooling_matches_stock() {
+    let run = |fast: bool| {
+        let x = values([2, 3, 8, 12], 17.0).require_grad();
+        let out = if fast {
+            crate::avg_pool2d_tiled(x.clone(), [4, 3])
+        } else {
+            let options = burn::tensor::ops::AvgPoolOptions::new([4, 3]).with_stride([4, 3]);
+            burn::tensor::module::avg_pool2d(x.clone(), options)
+        };
+        let grads = (out.clone() * values([2, 3, 2, 4], 18.0)).sum().backward();
+        (out, x.grad(&grads).unwrap())
+    };
+    let (fast, stock) = (run(true), run(false));
+    assert_close("output", fast.0, stock.0);
+    assert_close("x grad", fast.1, stock.1);
+}

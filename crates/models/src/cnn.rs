@@ -70,7 +70,7 @@ impl Head {
 
     /// `[B, 64, 28, 28]` to logits; `dropout` (if any) acts on the flattened features.
     pub(crate) fn forward(&self, x: Tensor<4>, dropout: Option<&Dropout>) -> Tensor<2> {
-        let x: Tensor<2> = self.pool.forward(x).flatten(1, 3);
+        let x: Tensor<2> = fast::avg_pool(&self.pool, x).flatten(1, 3);
         let x = match dropout {
             Some(d) => d.forward(x),
             None => x,

@@ -47,6 +47,6 @@ impl CnnRes {
         );
         let x = relu(fast::norm(&self.norm1, fast::conv(&self.conv1, images)));
         let x = fast::norm(&self.norm2, fast::conv(&self.conv2, x));
-        self.head.forward(relu(x + skip), None)
+        self.head.forward(fast::add_relu(x, skip), None)
     }
 }

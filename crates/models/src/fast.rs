@@ -1,9 +1,11 @@
-//! `Conv2d` and `BatchNorm` forwards through the `kernels` crate, which trains
-//! them faster on the CPU (flex) backend and is Burn's stock operation on any
-//! other. The modules themselves stay Burn's, so checkpoints are unchanged.
+//! `Conv2d`, `BatchNorm` and `AvgPool2d` forwards, and the residual join,
+//! through the `kernels` crate, which trains them faster on the CPU (flex)
+//! backend and is Burn's stock operation on any other. The modules themselves
+//! stay Burn's, so checkpoints are unchanged.
 
 use burn::backend::ops::ConvOptions;
 use burn::nn::conv::Conv2d;
+use burn::nn::pool::AvgPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
 
@@ -55,4 +57,21 @@ pub fn norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
         .running_var
         .update(blend(layer.running_var.value_sync(), batch.variance));
     batch.output
+}
+
+/// `AvgPool2d::forward`.
+pub fn avg_pool(layer: &AvgPool2d, x: Tensor<4>) -> Tensor<4> {
+    let tiled = layer.stride == layer.kernel_size
+        && matches!(layer.padding, PaddingConfig2d::Valid)
+        && !layer.ceil_mode;
+    if tiled {
+        kernels::avg_pool2d_tiled(x, layer.kernel_size)
+    } else {
+        layer.forward(x)
+    }
+}
+
+/// `relu(x + skip)`, where a residual block rejoins its shortcut.
+pub fn add_relu(x: Tensor<4>, skip: Tensor<4>) -> Tensor<4> {
+    kernels::add_relu(x, skip)
 }
