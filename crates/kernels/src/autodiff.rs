@@ -36,30 +36,40 @@ impl<B: Backend + FastLayers, C: CheckpointStrategy> FastLayers for Autodiff<B, 
                 grads: &mut Gradients,
                 checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_weight, node_bias] = ops.parents;
+                let [node_x, node_weight, node_bias] = ops.parents.map(|n| n.map(|n| n.id));
                 let grad = grads.consume::<B>(&ops.node);
                 let (x_state, weight_state, options) = ops.state;
                 let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
                 let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
 
-                if let Some(node) = node_x {
-                    let x_grad = B::conv2d_fast_x_grad(
-                        x.clone(),
-                        weight.clone(),
-                        grad.clone(),
-                        options.clone(),
-                    );
-                    grads.register::<B>(node.id, x_grad);
-                }
-                if node_weight.is_some() || node_bias.is_some() {
-                    let (weight_grad, bias_grad) =
-                        B::conv2d_fast_param_grads(x, weight, grad, options);
-                    if let Some(node) = node_weight {
-                        grads.register::<B>(node.id, weight_grad);
+                let register = |grads: &mut Gradients, node: Option<NodeId>, grad| {
+                    if let Some(id) = node {
+                        grads.register::<B>(id, grad);
                     }
-                    if let Some(node) = node_bias {
-                        grads.register::<B>(node.id, bias_grad);
+                };
+                let params = node_weight.is_some() || node_bias.is_some();
+                match (node_x.is_some(), params) {
+                    (true, true) => {
+                        let (x_grad, weight_grad, bias_grad) =
+                            B::conv2d_fast_grads(x, weight, grad, options);
+                        register(grads, node_x, x_grad);
+                        register(grads, node_weight, weight_grad);
+                        register(grads, node_bias, bias_grad);
                     }
+                    (true, false) => {
+                        register(
+                            grads,
+                            node_x,
+                            B::conv2d_fast_x_grad(x, weight, grad, options),
+                        );
+                    }
+                    (false, true) => {
+                        let (weight_grad, bias_grad) =
+                            B::conv2d_fast_param_grads(x, weight, grad, options);
+                        register(grads, node_weight, weight_grad);
+                        register(grads, node_bias, bias_grad);
+                    }
+                    (false, false) => {}
                 }
             }
         }

@@ -63,10 +63,39 @@ impl FastLayers for Flex {
         let geometry =
             ConvGeometry::new(&x.shape(), &weight.shape(), &output_grad.shape(), &options);
         let (x, output_grad) = (contiguous(x), contiguous(output_grad));
-        let (weight_grad, bias_grad) = geometry.param_grads(values(&x), values(&output_grad));
+        let grads = geometry.param_grads(values(&x), values(&output_grad));
         (
-            tensor(weight_grad, weight.shape()),
-            tensor(bias_grad, Shape::new([geometry.channels_out])),
+            tensor(grads.weight, weight.shape()),
+            tensor(grads.bias, Shape::new([geometry.channels_out])),
+        )
+    }
+
+    fn conv2d_fast_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        if x.dtype() != DType::F32 || options.groups != 1 {
+            let x_grad = Flex::conv2d_x_backward(
+                x.clone(),
+                weight.clone(),
+                output_grad.clone(),
+                options.clone(),
+            );
+            let (weight_grad, bias_grad) =
+                stock::conv2d_param_grads::<Self>(x, weight, output_grad, options);
+            return (x_grad, weight_grad, bias_grad);
+        }
+        let geometry =
+            ConvGeometry::new(&x.shape(), &weight.shape(), &output_grad.shape(), &options);
+        let [x, weight_values, output_grad] = [x, weight.clone(), output_grad].map(contiguous);
+        let (x_grad, grads) =
+            geometry.all_grads(values(&x), values(&weight_values), values(&output_grad));
+        (
+            tensor(x_grad, x.shape()),
+            tensor(grads.weight, weight.shape()),
+            tensor(grads.bias, Shape::new([geometry.channels_out])),
         )
     }
 
@@ -431,6 +460,72 @@ impl Planes {
     }
 }
 
+/// A matrix operand for [`matmul`]: values with the distance between rows
+/// and between columns, so swapping the two reads a row-major matrix
+/// transposed.
+struct Operand<'a> {
+    values: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> Operand<'a> {
+    /// Row-major, `cols` columns.
+    fn rows(values: &'a [f32], cols: usize) -> Self {
+        Operand {
+            values,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major matrix of `cols` columns.
+    fn transposed(values: &'a [f32], cols: usize) -> Self {
+        Operand {
+            values,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    /// Whether a `rows x cols` matrix read this way stays inside `values`.
+    fn spans(&self, rows: usize, cols: usize) -> bool {
+        rows == 0
+            || cols == 0
+            || (rows - 1) * self.row_stride + (cols - 1) * self.col_stride < self.values.len()
+    }
+}
+
+/// `dst (m x n, row-major) = [dst +] lhs (m x k) * rhs (k x n)`, on this
+/// thread: the callers already run one image per thread.
+fn matmul(dst: &mut [f32], [m, n, k]: [usize; 3], accumulate: bool, lhs: Operand, rhs: Operand) {
+    assert!(dst.len() >= m * n && lhs.spans(m, k) && rhs.spans(k, n));
+    // SAFETY: the assertion keeps every index gemm reads or writes in bounds.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.values.as_ptr(),
+            lhs.col_stride as isize,
+            lhs.row_stride as isize,
+            rhs.values.as_ptr(),
+            rhs.col_stride as isize,
+            rhs.row_stride as isize,
+            if accumulate { 1.0 } else { 0.0 },
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
 /// Values per task for element-wise work: big enough to amortise a task.
 const ELEMENTWISE_CHUNK: usize = 32_768;
 
@@ -502,6 +597,26 @@ impl Tiles {
     }
 }
 
+/// A convolution's weight and bias gradients (or a partial sum of them).
+struct ParamGrads {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl ParamGrads {
+    fn add(mut self, other: ParamGrads) -> ParamGrads {
+        self.weight
+            .iter_mut()
+            .zip(other.weight)
+            .for_each(|(s, v)| *s += v);
+        self.bias
+            .iter_mut()
+            .zip(other.bias)
+            .for_each(|(s, v)| *s += v);
+        self
+    }
+}
+
 /// The sizes of one convolution, with the output size taken from its gradient.
 struct ConvGeometry {
     channels_in: usize,
@@ -555,33 +670,14 @@ impl ConvGeometry {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
         let images = self.images(x.len());
         let fill = |col: &mut Vec<f32>, image: usize, y: &mut [MaybeUninit<f32>]| {
-            self.im2col(&x[image * self.image_len()..][..self.image_len()], col);
-            let y = write_runs(y, positions, |o| bias[o]);
-            // SAFETY: `y` is out x positions, `weight` out x taps and
-            // `col` taps x positions, all row-major.
-            unsafe {
-                gemm(
-                    out,
-                    positions,
-                    taps,
-                    y.as_mut_ptr(),
-                    1,
-                    positions as isize,
-                    true,
-                    weight.as_ptr(),
-                    1,
-                    taps as isize,
-                    col.as_ptr(),
-                    1,
-                    positions as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-            }
+            self.im2col(self.image(x, image), col);
+            matmul(
+                write_runs(y, positions, |o| bias[o]),
+                [out, positions, taps],
+                true,
+                Operand::rows(weight, taps),
+                Operand::rows(col, positions),
+            );
         };
         let scratch = || vec![0f32; taps * positions];
         // SAFETY: `write_runs` writes the whole image's output.
@@ -596,106 +692,124 @@ impl ConvGeometry {
         }
     }
 
-    /// `dX = col2im(W^T dY)`, image by image: each tap's share of the output
-    /// gradient goes back to the input pixel it read.
-    fn input_grad(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+    fn image<'a>(&self, x: &'a [f32], image: usize) -> &'a [f32] {
+        &x[image * self.image_len()..][..self.image_len()]
+    }
+
+    fn output_grad<'a>(&self, dy: &'a [f32], image: usize) -> &'a [f32] {
+        let len = self.channels_out * self.positions();
+        &dy[image * len..][..len]
+    }
+
+    /// One image's input gradient, `dX = col2im(W^T dY)`: each tap's share of
+    /// the output gradient goes back to the input pixel it read. `col` is
+    /// scratch space.
+    fn image_input_grad(
+        &self,
+        weight: &[f32],
+        dy: &[f32],
+        col: &mut [f32],
+        dx: &mut [MaybeUninit<f32>],
+    ) {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
-        let images = dy.len() / (out * positions);
+        matmul(
+            col,
+            [taps, positions, out],
+            false,
+            Operand::transposed(weight, taps),
+            Operand::rows(dy, positions),
+        );
+        self.col2im(col, write_runs(dx, dx.len(), |_| 0.0));
+    }
+
+    /// Adds one image's share to `dW[o, tap] = sum of dY[o, p] * col[tap, p]`
+    /// and `db[o] = sum of dY[o, p]`; `col` is scratch space.
+    fn add_param_grads(&self, x: &[f32], dy: &[f32], col: &mut [f32], sums: &mut ParamGrads) {
+        let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
+        self.im2col(x, col);
+        matmul(
+            &mut sums.weight,
+            [out, taps, positions],
+            true,
+            Operand::rows(dy, positions),
+            Operand::transposed(col, positions),
+        );
+        for (b, g) in sums.bias.iter_mut().zip(dy.chunks_exact(positions)) {
+            *b += lane_sum(g, g, |g, _| g);
+        }
+    }
+
+    fn zero_param_grads(&self) -> ParamGrads {
+        ParamGrads {
+            weight: vec![0.0; self.channels_out * self.taps()],
+            bias: vec![0.0; self.channels_out],
+        }
+    }
+
+    fn scratch(&self) -> Vec<f32> {
+        vec![0.0; self.taps() * self.positions()]
+    }
+
+    fn input_grad(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
+        let images = dy.len() / (self.channels_out * self.positions());
         let fill = |col: &mut Vec<f32>, image: usize, dx: &mut [MaybeUninit<f32>]| {
-            let dy = &dy[image * out * positions..][..out * positions];
-            // SAFETY: `col` is taps x positions, `weight` out x taps
-            // (read transposed) and `dy` out x positions.
-            unsafe {
-                gemm(
-                    taps,
-                    positions,
-                    out,
-                    col.as_mut_ptr(),
-                    1,
-                    positions as isize,
-                    false,
-                    weight.as_ptr(),
-                    taps as isize,
-                    1,
-                    dy.as_ptr(),
-                    1,
-                    positions as isize,
-                    0.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    Parallelism::None,
-                );
-            }
-            self.col2im(col, write_runs(dx, dx.len(), |_| 0.0));
+            self.image_input_grad(weight, self.output_grad(dy, image), col, dx);
         };
-        let scratch = || vec![0f32; taps * positions];
-        // SAFETY: `write_runs` zeroes the whole image's gradient.
+        // SAFETY: `image_input_grad` writes the whole image's gradient.
         unsafe {
             par_fill(
                 images * self.image_len(),
                 self.image_len(),
                 per_task(images),
-                scratch,
+                || self.scratch(),
                 fill,
             )
         }
     }
 
-    /// `dW[o, tap] = sum over images and positions of dY[o, p] * col[tap, p]`:
-    /// one `[out, positions] x [positions, taps]` product per image,
-    /// accumulated per thread and added up at the end.
-    fn param_grads(&self, x: &[f32], dy: &[f32]) -> (Vec<f32>, Vec<f32>) {
-        let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
-        let batch = x.len() / self.image_len();
-        let zeros = || (vec![0f32; out * taps], vec![0f32; out]);
-        (0..batch)
+    /// The weight and bias gradients, summed over images: one partial sum
+    /// per task, added up at the end.
+    fn param_grads(&self, x: &[f32], dy: &[f32]) -> ParamGrads {
+        let images = self.images(x.len());
+        (0..images)
             .into_par_iter()
-            .with_min_len(per_task(batch))
+            .with_min_len(per_task(images))
             .fold(
-                || (zeros(), vec![0f32; taps * positions]),
-                |((mut weight, mut bias), mut col), image| {
-                    self.im2col(&x[image * self.image_len()..][..self.image_len()], &mut col);
-                    let dy = &dy[image * out * positions..][..out * positions];
-                    // SAFETY: `weight` is out x taps, `dy` out x positions and
-                    // `col` taps x positions (read transposed), as the strides say.
-                    unsafe {
-                        gemm(
-                            out,
-                            taps,
-                            positions,
-                            weight.as_mut_ptr(),
-                            1,
-                            taps as isize,
-                            true,
-                            dy.as_ptr(),
-                            1,
-                            positions as isize,
-                            col.as_ptr(),
-                            positions as isize,
-                            1,
-                            1.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            Parallelism::None,
-                        );
-                    }
-                    for (o, b) in bias.iter_mut().enumerate() {
-                        let g = &dy[o * positions..][..positions];
-                        *b += lane_sum(g, g, |g, _| g);
-                    }
-                    ((weight, bias), col)
+                || (self.zero_param_grads(), self.scratch()),
+                |(mut sums, mut col), image| {
+                    let (x, dy) = (self.image(x, image), self.output_grad(dy, image));
+                    self.add_param_grads(x, dy, &mut col, &mut sums);
+                    (sums, col)
                 },
             )
             .map(|(sums, _)| sums)
-            .reduce(zeros, |(mut weight, mut bias), (w, b)| {
-                weight.iter_mut().zip(w).for_each(|(s, v)| *s += v);
-                bias.iter_mut().zip(b).for_each(|(s, v)| *s += v);
-                (weight, bias)
-            })
+            .reduce(|| self.zero_param_grads(), ParamGrads::add)
+    }
+
+    /// Input, weight and bias gradients in one pass over the images, so each
+    /// image's output gradient is read while it is in cache.
+    fn all_grads(&self, x: &[f32], weight: &[f32], dy: &[f32]) -> (Vec<f32>, ParamGrads) {
+        let images = self.images(x.len());
+        let len = images * self.image_len();
+        let mut x_grad = Vec::with_capacity(len);
+        let sums = x_grad.spare_capacity_mut()[..len]
+            .par_chunks_mut(self.image_len())
+            .enumerate()
+            .with_min_len(per_task(images))
+            .fold(
+                || (self.zero_param_grads(), self.scratch()),
+                |(mut sums, mut col), (image, dx)| {
+                    let (x, dy) = (self.image(x, image), self.output_grad(dy, image));
+                    self.add_param_grads(x, dy, &mut col, &mut sums);
+                    self.image_input_grad(weight, dy, &mut col, dx);
+                    (sums, col)
+                },
+            )
+            .map(|(sums, _)| sums)
+            .reduce(|| self.zero_param_grads(), ParamGrads::add);
+        // SAFETY: `image_input_grad` wrote every image's gradient.
+        unsafe { x_grad.set_len(len) };
+        (x_grad, sums)
     }
 
     /// One image's im2col matrix, `taps x positions`: row `(c, i, j)` holds

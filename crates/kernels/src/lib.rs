@@ -63,6 +63,24 @@ pub trait FastLayers: Backend {
         stock::conv2d_param_grads::<Self>(x, weight, output_grad, options)
     }
 
+    /// All three gradients of a convolution (input, weight, bias) at once.
+    fn conv2d_fast_grads(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let x_grad = Self::conv2d_fast_x_grad(
+            x.clone(),
+            weight.clone(),
+            output_grad.clone(),
+            options.clone(),
+        );
+        let (weight_grad, bias_grad) =
+            Self::conv2d_fast_param_grads(x, weight, output_grad, options);
+        (x_grad, weight_grad, bias_grad)
+    }
+
     /// BatchNorm over the batch and spatial dimensions: the normalised output
     /// and the batch's mean and (biased) variance per channel.
     fn batch_norm_fast(

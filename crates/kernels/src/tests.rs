@@ -104,6 +104,35 @@ fn conv_strided_dilated_unevenly_padded_matches_stock() {
     );
 }
 
+/// The backward pass computes only what is tracked: the input's gradient
+/// alone (a frozen layer), or the parameters' alone (the network's input).
+#[test]
+fn conv_with_some_inputs_untracked_matches_stock() {
+    let options = ConvOptions::new_with_padding([1, 1], [(1, 1), (1, 1)], [1, 1], 1);
+    for track_input in [true, false] {
+        let run = |fast: bool| {
+            let x = values([2, 3, 6, 5], 19.0);
+            let x = if track_input { x.require_grad() } else { x };
+            let w = values([4, 3, 3, 3], 20.0).mul_scalar(0.2);
+            let w = if track_input { w } else { w.require_grad() };
+            let out = if fast {
+                conv2d(x.clone(), w.clone(), None, options.clone())
+            } else {
+                burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone())
+            };
+            let grads = (out * values([2, 4, 6, 5], 21.0)).sum().backward();
+            let tracked = if track_input {
+                &x.grad(&grads)
+            } else {
+                &w.grad(&grads)
+            };
+            assert!(x.grad(&grads).is_some() == track_input);
+            tracked.clone().unwrap()
+        };
+        assert_close("the tracked gradient", run(true), run(false));
+    }
+}
+
 #[test]
 fn conv_on_a_device_without_kernels_is_the_stock_op() {
     #[allow(deprecated)]
