@@ -236,7 +236,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
 
 /// The command that reproduces one study with these arguments.
 fn command_line(name: StudyName, args: &StudyArgs) -> String {
-    let mut command = format!("cargo run --release -p trainer -- study {}", name.folder());
+    let mut command = format!("cargo run -p trainer -- study {}", name.folder());
     if let Some(data) = &args.data {
         command += &format!(" --data {}", data.display());
     }
