@@ -77,15 +77,7 @@ impl FastLayers for Flex {
         options: ConvOptions<2>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         if x.dtype() != DType::F32 || options.groups != 1 {
-            let x_grad = Flex::conv2d_x_backward(
-                x.clone(),
-                weight.clone(),
-                output_grad.clone(),
-                options.clone(),
-            );
-            let (weight_grad, bias_grad) =
-                stock::conv2d_param_grads::<Self>(x, weight, output_grad, options);
-            return (x_grad, weight_grad, bias_grad);
+            return stock::conv2d_grads::<Self>(x, weight, output_grad, options);
         }
         let geometry =
             ConvGeometry::new(&x.shape(), &weight.shape(), &output_grad.shape(), &options);

@@ -13,9 +13,12 @@
 //! This crate adds both as a Burn backend extension ([`FastLayers`]): the
 //! convolution (forward, input and weight gradients) as im2col + one matrix
 //! product per image, BatchNorm as two fused passes forward and two backward,
-//! each with its own `Autodiff` backward. The functions [`conv2d`] and [`batch_norm_train`] use them on the
-//! flex device (f32, ungrouped) and Burn's stock operations everywhere else,
-//! so callers need not care which device they run on. The tests check values
+//! and, while at it, the residual join `relu(a + b)` and non-overlapping
+//! average pooling; each with its own `Autodiff` backward. The functions
+//! below ([`conv2d`], [`batch_norm_train`], [`batch_norm_eval`],
+//! [`add_relu`], [`avg_pool2d_tiled`]) use them on the flex device (f32,
+//! ungrouped convolutions) and Burn's stock operations everywhere else, so
+//! callers need not care which device they run on. The tests check values
 //! and gradients against the stock operations.
 
 mod autodiff;
@@ -70,15 +73,7 @@ pub trait FastLayers: Backend {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let x_grad = Self::conv2d_fast_x_grad(
-            x.clone(),
-            weight.clone(),
-            output_grad.clone(),
-            options.clone(),
-        );
-        let (weight_grad, bias_grad) =
-            Self::conv2d_fast_param_grads(x, weight, output_grad, options);
-        (x_grad, weight_grad, bias_grad)
+        stock::conv2d_grads::<Self>(x, weight, output_grad, options)
     }
 
     /// BatchNorm over the batch and spatial dimensions: the normalised output

@@ -22,6 +22,22 @@ pub(crate) fn conv2d_param_grads<B: Backend>(
     (weight_grad, bias_grad)
 }
 
+pub(crate) fn conv2d_grads<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let x_grad = B::conv2d_x_backward(
+        x.clone(),
+        weight.clone(),
+        output_grad.clone(),
+        options.clone(),
+    );
+    let (weight_grad, bias_grad) = conv2d_param_grads::<B>(x, weight, output_grad, options);
+    (x_grad, weight_grad, bias_grad)
+}
+
 pub(crate) fn batch_norm<B: Backend>(
     x: FloatTensor<B>,
     gamma: FloatTensor<B>,
