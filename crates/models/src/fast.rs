@@ -75,3 +75,58 @@ pub fn avg_pool(layer: &AvgPool2d, x: Tensor<4>) -> Tensor<4> {
 pub fn add_relu(x: Tensor<4>, skip: Tensor<4>) -> Tensor<4> {
     kernels::add_relu(x, skip)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Module;
+    use burn::nn::BatchNormConfig;
+    use burn::nn::conv::Conv2dConfig;
+    use burn::nn::pool::AvgPool2dConfig;
+    use burn::tensor::{Distribution, Tolerance};
+
+    fn device() -> Device {
+        Device::flex().autodiff()
+    }
+
+    fn assert_same<const D: usize>(fast: Tensor<D>, stock: Tensor<D>) {
+        fast.into_data()
+            .assert_approx_eq::<f32>(&stock.into_data(), Tolerance::absolute(1e-4));
+    }
+
+    #[test]
+    fn norm_keeps_the_running_statistics_burn_keeps() {
+        // Two layers with the same (deterministic) initial state.
+        let [fast, stock] = [(); 2].map(|_| BatchNormConfig::new(3).init(&device()));
+        for step in 0..3 {
+            let x = Tensor::<4>::random(
+                [4, 3, 5, 5],
+                Distribution::Normal(step as f64, 2.0),
+                &device(),
+            );
+            assert_same(norm(&fast, x.clone()), stock.forward(x));
+        }
+        assert_same(fast.running_mean.value(), stock.running_mean.value());
+        assert_same(fast.running_var.value(), stock.running_var.value());
+        // Evaluation mode uses them.
+        let (fast, stock) = (fast.valid(), stock.valid());
+        let x = Tensor::<4>::random([2, 3, 5, 5], Distribution::Default, &Device::flex());
+        assert_same(norm(&fast, x.clone()), stock.forward(x));
+    }
+
+    #[test]
+    fn conv_and_pool_are_the_layers_forward() {
+        let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device());
+        let padded = Conv2dConfig::new([3, 4], [3, 3])
+            .with_padding(PaddingConfig2d::Explicit(1, 0, 2, 1))
+            .init(&device());
+        let valid = Conv2dConfig::new([3, 4], [1, 1])
+            .with_bias(false)
+            .init(&device());
+        for layer in [padded, valid] {
+            assert_same(conv(&layer, x.clone()), layer.forward(x.clone()));
+        }
+        let pool = AvgPool2dConfig::new([4, 4]).init();
+        assert_same(avg_pool(&pool, x.clone()), pool.forward(x));
+    }
+}
