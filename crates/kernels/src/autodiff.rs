@@ -2,8 +2,9 @@
 //! backward calls the inner backend's gradient kernels, so `Autodiff<Flex>`
 //! trains through the fast paths.
 //!
-//! The parameter-gradient methods keep their default (stock) bodies here: they
-//! are only ever called on the inner backend, from these backward passes.
+//! The gradient methods keep their default (stock) bodies here, as they are
+//! only called on the inner backend, from these backward passes; so does
+//! evaluation-mode BatchNorm, whose stock composition is differentiable.
 
 use burn::backend::Backend;
 use burn::backend::autodiff::{
