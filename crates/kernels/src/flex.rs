@@ -157,10 +157,9 @@ impl FastLayers for Flex {
     }
 
     fn avg_pool2d_tiled(x: FloatTensor<Self>, kernel: [usize; 2]) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 {
+        let Some(pool) = Tiles::new(&x.shape(), kernel).filter(|_| x.dtype() == DType::F32) else {
             return stock::avg_pool2d_tiled::<Self>(x, kernel);
-        }
-        let pool = Tiles::new(&x.shape(), kernel);
+        };
         let x = contiguous(x);
         tensor(pool.forward(values(&x)), pool.output_shape())
     }
@@ -170,10 +169,9 @@ impl FastLayers for Flex {
         output_grad: FloatTensor<Self>,
         kernel: [usize; 2],
     ) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 {
+        let Some(pool) = Tiles::new(&x.shape(), kernel).filter(|_| x.dtype() == DType::F32) else {
             return stock::avg_pool2d_tiled_backward::<Self>(x, output_grad, kernel);
-        }
-        let pool = Tiles::new(&x.shape(), kernel);
+        };
         let output_grad = contiguous(output_grad);
         tensor(pool.backward(values(&output_grad)), x.shape())
     }
@@ -528,11 +526,18 @@ struct Tiles {
 }
 
 impl Tiles {
-    fn new(shape: &Shape, kernel: [usize; 2]) -> Self {
-        Tiles {
+    /// `None` unless `kernel` windows tile a `[batch, channels, height,
+    /// width]` input exactly.
+    fn new(shape: &Shape, kernel: [usize; 2]) -> Option<Self> {
+        let tiles = shape.num_dims() == 4
+            && kernel
+                .iter()
+                .zip([shape[2], shape[3]])
+                .all(|(&k, side)| k > 0 && side % k == 0);
+        tiles.then(|| Tiles {
             shape: shape.clone(),
             kernel,
-        }
+        })
     }
 
     fn planes(&self) -> usize {
@@ -578,9 +583,11 @@ impl Tiles {
         let scale = 1.0 / (kh * kw) as f32;
         let fill = |_: &mut (), p: usize, dx: &mut [MaybeUninit<f32>]| {
             let grad = &grad[p * out_plane..][..out_plane];
-            for (index, d) in dx.iter_mut().enumerate() {
-                let (row, col) = (index / width, index % width);
-                d.write(grad[row / kh * out_width + col / kw] * scale);
+            for (row, dx) in dx.chunks_exact_mut(width).enumerate() {
+                let grad = &grad[row / kh * out_width..][..out_width];
+                for (window, &g) in dx.chunks_exact_mut(kw).zip(grad) {
+                    window.fill(MaybeUninit::new(g * scale));
+                }
             }
         };
         let min = (ELEMENTWISE_CHUNK / plane.max(1)).max(1);
