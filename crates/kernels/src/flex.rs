@@ -486,9 +486,14 @@ impl<'a> Operand<'a> {
     }
 }
 
-/// `dst (m x n, row-major) = [dst +] lhs (m x k) * rhs (k x n)`, on this
-/// thread: the callers already run one image per thread.
-fn matmul(dst: &mut [f32], [m, n, k]: [usize; 3], accumulate: bool, lhs: Operand, rhs: Operand) {
+/// `dst (m x n, row-major) = [dst +] lhs (m x k) * rhs (k x n)`.
+fn matmul(
+    dst: &mut [f32],
+    [m, n, k]: [usize; 3],
+    accumulate: bool,
+    (lhs, rhs): (Operand, Operand),
+    threads: Parallelism,
+) {
     assert!(dst.len() >= m * n && lhs.spans(m, k) && rhs.spans(k, n));
     // SAFETY: the assertion keeps every index gemm reads or writes in bounds.
     unsafe {
@@ -511,7 +516,7 @@ fn matmul(dst: &mut [f32], [m, n, k]: [usize; 3], accumulate: bool, lhs: Operand
             false,
             false,
             false,
-            Parallelism::None,
+            threads,
         );
     }
 }
@@ -618,6 +623,7 @@ impl ParamGrads {
 
 /// The sizes of one convolution, with the output size taken from its gradient.
 struct ConvGeometry {
+    images: usize,
     channels_in: usize,
     height: usize,
     width: usize,
@@ -634,6 +640,7 @@ struct ConvGeometry {
 impl ConvGeometry {
     fn new(x: &Shape, weight: &Shape, output: &Shape, options: &ConvOptions<2>) -> Self {
         ConvGeometry {
+            images: x[0],
             channels_in: x[1],
             height: x[2],
             width: x[3],
@@ -660,22 +667,29 @@ impl ConvGeometry {
         self.channels_in * self.kernel[0] * self.kernel[1]
     }
 
-    fn images(&self, data_len: usize) -> usize {
-        data_len / self.image_len()
+    /// Images run in parallel, one per thread, when there are enough of
+    /// them; otherwise (predicting one image) the matrix products share the
+    /// threads.
+    fn gemm_threads(&self) -> Parallelism {
+        if self.images < rayon::current_num_threads() {
+            Parallelism::Rayon(0)
+        } else {
+            Parallelism::None
+        }
     }
 
     /// `Y[o, p] = b[o] + sum over taps of W[o, tap] * col[tap, p]`, image by image.
     fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
-        let images = self.images(x.len());
+        let images = self.images;
         let fill = |col: &mut Vec<f32>, image: usize, y: &mut [MaybeUninit<f32>]| {
             self.im2col(self.image(x, image), col);
             matmul(
                 write_runs(y, positions, |o| bias[o]),
                 [out, positions, taps],
                 true,
-                Operand::rows(weight, taps),
-                Operand::rows(col, positions),
+                (Operand::rows(weight, taps), Operand::rows(col, positions)),
+                self.gemm_threads(),
             );
         };
         let scratch = || vec![0f32; taps * positions];
@@ -715,8 +729,11 @@ impl ConvGeometry {
             col,
             [taps, positions, out],
             false,
-            Operand::transposed(weight, taps),
-            Operand::rows(dy, positions),
+            (
+                Operand::transposed(weight, taps),
+                Operand::rows(dy, positions),
+            ),
+            self.gemm_threads(),
         );
         self.col2im(col, write_runs(dx, dx.len(), |_| 0.0));
     }
@@ -730,8 +747,11 @@ impl ConvGeometry {
             &mut sums.weight,
             [out, taps, positions],
             true,
-            Operand::rows(dy, positions),
-            Operand::transposed(col, positions),
+            (
+                Operand::rows(dy, positions),
+                Operand::transposed(col, positions),
+            ),
+            self.gemm_threads(),
         );
         for (b, g) in sums.bias.iter_mut().zip(dy.chunks_exact(positions)) {
             *b += lane_sum(g, g, |g, _| g);
@@ -750,7 +770,7 @@ impl ConvGeometry {
     }
 
     fn input_grad(&self, weight: &[f32], dy: &[f32]) -> Vec<f32> {
-        let images = dy.len() / (self.channels_out * self.positions());
+        let images = self.images;
         let fill = |col: &mut Vec<f32>, image: usize, dx: &mut [MaybeUninit<f32>]| {
             self.image_input_grad(weight, self.output_grad(dy, image), col, dx);
         };
@@ -769,7 +789,7 @@ impl ConvGeometry {
     /// The weight and bias gradients, summed over images: one partial sum
     /// per task, added up at the end.
     fn param_grads(&self, x: &[f32], dy: &[f32]) -> ParamGrads {
-        let images = self.images(x.len());
+        let images = self.images;
         (0..images)
             .into_par_iter()
             .with_min_len(per_task(images))
@@ -788,7 +808,7 @@ impl ConvGeometry {
     /// Input, weight and bias gradients in one pass over the images, so each
     /// image's output gradient is read while it is in cache.
     fn all_grads(&self, x: &[f32], weight: &[f32], dy: &[f32]) -> (Vec<f32>, ParamGrads) {
-        let images = self.images(x.len());
+        let images = self.images;
         let len = images * self.image_len();
         let mut x_grad = Vec::with_capacity(len);
         let sums = x_grad.spare_capacity_mut()[..len]

@@ -74,6 +74,18 @@ fn check_conv(x: [usize; 4], weight: [usize; 4], bias: bool, options: ConvOption
     }
 }
 
+/// One image: its matrix products share the threads instead (see
+/// `ConvGeometry::gemm_threads`).
+#[test]
+fn conv_on_a_single_image_matches_stock() {
+    check_conv(
+        [1, 8, 12, 10],
+        [6, 8, 3, 3],
+        true,
+        ConvOptions::new_with_padding([1, 1], [(1, 1), (1, 1)], [1, 1], 1),
+    );
+}
+
 #[test]
 fn conv_3x3_padded_matches_stock() {
     check_conv(
