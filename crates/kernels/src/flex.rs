@@ -161,7 +161,7 @@ impl FastLayers for Flex {
             return stock::avg_pool2d_tiled::<Self>(x, kernel);
         };
         let x = contiguous(x);
-        tensor(pool.forward(values(&x)), pool.output_shape())
+        tensor(pool.forward(values(&x)), pool.output_shape(&x.shape()))
     }
 
     fn avg_pool2d_tiled_backward(
@@ -526,8 +526,13 @@ const ELEMENTWISE_CHUNK: usize = 32_768;
 
 /// Average pooling over `kernel` windows that tile each plane exactly.
 struct Tiles {
-    shape: Shape,
+    /// `batch * channels`.
+    planes: usize,
+    height: usize,
+    width: usize,
     kernel: [usize; 2],
+    out_height: usize,
+    out_width: usize,
 }
 
 impl Tiles {
@@ -540,64 +545,76 @@ impl Tiles {
                 .zip([shape[2], shape[3]])
                 .all(|(&k, side)| k > 0 && side % k == 0);
         tiles.then(|| Tiles {
-            shape: shape.clone(),
+            planes: shape[0] * shape[1],
+            height: shape[2],
+            width: shape[3],
             kernel,
+            out_height: shape[2] / kernel[0],
+            out_width: shape[3] / kernel[1],
         })
     }
 
-    fn planes(&self) -> usize {
-        self.shape[0] * self.shape[1]
+    fn output_shape(&self, input: &Shape) -> Shape {
+        Shape::new([input[0], input[1], self.out_height, self.out_width])
     }
 
-    fn output_shape(&self) -> Shape {
-        let [h, w] = [
-            self.shape[2] / self.kernel[0],
-            self.shape[3] / self.kernel[1],
-        ];
-        Shape::new([self.shape[0], self.shape[1], h, w])
+    fn plane(&self) -> usize {
+        self.height * self.width
     }
 
     fn output_plane(&self) -> usize {
-        (self.shape[2] / self.kernel[0]) * (self.shape[3] / self.kernel[1])
+        self.out_height * self.out_width
+    }
+
+    /// Each window's share of its output.
+    fn scale(&self) -> f32 {
+        1.0 / (self.kernel[0] * self.kernel[1]) as f32
+    }
+
+    /// Planes per task, enough for a task's overhead to pay off.
+    fn min_planes(&self) -> usize {
+        (ELEMENTWISE_CHUNK / self.plane().max(1)).max(1)
     }
 
     fn forward(&self, x: &[f32]) -> Vec<f32> {
         let [kh, kw] = self.kernel;
-        let (width, plane) = (self.shape[3], self.shape[2] * self.shape[3]);
-        let (out_width, out_plane) = (width / kw, self.output_plane());
-        let scale = 1.0 / (kh * kw) as f32;
+        let (plane, out_plane, scale) = (self.plane(), self.output_plane(), self.scale());
         let fill = |_: &mut (), p: usize, out: &mut [MaybeUninit<f32>]| {
             let input = &x[p * plane..][..plane];
             for (index, o) in out.iter_mut().enumerate() {
-                let (row, col) = (index / out_width * kh, index % out_width * kw);
+                let (row, col) = (index / self.out_width * kh, index % self.out_width * kw);
                 let sum: f32 = (row..row + kh)
-                    .map(|r| input[r * width + col..][..kw].iter().sum::<f32>())
+                    .map(|r| input[r * self.width + col..][..kw].iter().sum::<f32>())
                     .sum();
                 o.write(sum * scale);
             }
         };
-        let min = (ELEMENTWISE_CHUNK / plane.max(1)).max(1);
         // SAFETY: every output value of the plane is written.
-        unsafe { par_fill(self.planes() * out_plane, out_plane, min, || (), fill) }
+        unsafe {
+            par_fill(
+                self.planes * out_plane,
+                out_plane,
+                self.min_planes(),
+                || (),
+                fill,
+            )
+        }
     }
 
     fn backward(&self, grad: &[f32]) -> Vec<f32> {
         let [kh, kw] = self.kernel;
-        let (width, plane) = (self.shape[3], self.shape[2] * self.shape[3]);
-        let (out_width, out_plane) = (width / kw, self.output_plane());
-        let scale = 1.0 / (kh * kw) as f32;
+        let (plane, out_plane, scale) = (self.plane(), self.output_plane(), self.scale());
         let fill = |_: &mut (), p: usize, dx: &mut [MaybeUninit<f32>]| {
             let grad = &grad[p * out_plane..][..out_plane];
-            for (row, dx) in dx.chunks_exact_mut(width).enumerate() {
-                let grad = &grad[row / kh * out_width..][..out_width];
+            for (row, dx) in dx.chunks_exact_mut(self.width).enumerate() {
+                let grad = &grad[row / kh * self.out_width..][..self.out_width];
                 for (window, &g) in dx.chunks_exact_mut(kw).zip(grad) {
                     window.fill(MaybeUninit::new(g * scale));
                 }
             }
         };
-        let min = (ELEMENTWISE_CHUNK / plane.max(1)).max(1);
         // SAFETY: every input position of the plane is written.
-        unsafe { par_fill(self.planes() * plane, plane, min, || (), fill) }
+        unsafe { par_fill(self.planes * plane, plane, self.min_planes(), || (), fill) }
     }
 }
 
