@@ -25,8 +25,7 @@ impl FastLayers for Flex {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         let out_shape = output_shape(&x.shape(), &weight.shape(), &options);
-        let Some(out_shape) = out_shape.filter(|_| x.dtype() == DType::F32 && options.groups == 1)
-        else {
+        let Some(out_shape) = out_shape.filter(|_| im2col_serves(&x, &options)) else {
             return Flex::conv2d(x, weight, Some(bias), options);
         };
         let geometry = ConvGeometry::new(&x.shape(), &weight.shape(), &out_shape, &options);
@@ -41,7 +40,7 @@ impl FastLayers for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 || options.groups != 1 {
+        if !im2col_serves(&x, &options) {
             return Flex::conv2d_x_backward(x, weight, output_grad, options);
         }
         let geometry =
@@ -57,7 +56,7 @@ impl FastLayers for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
-        if x.dtype() != DType::F32 || options.groups != 1 {
+        if !im2col_serves(&x, &options) {
             return stock::conv2d_param_grads::<Self>(x, weight, output_grad, options);
         }
         let geometry =
@@ -76,7 +75,7 @@ impl FastLayers for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        if x.dtype() != DType::F32 || options.groups != 1 {
+        if !im2col_serves(&x, &options) {
             return stock::conv2d_grads::<Self>(x, weight, output_grad, options);
         }
         let geometry =
@@ -212,6 +211,12 @@ impl FastLayers for Flex {
             tensor(beta_grad, channels),
         )
     }
+}
+
+/// Whether the im2col kernels are written for this convolution: f32 and
+/// ungrouped; anything else takes Burn's stock operations.
+fn im2col_serves(x: &FlexTensor, options: &ConvOptions<2>) -> bool {
+    x.dtype() == DType::F32 && options.groups == 1
 }
 
 fn contiguous(t: FlexTensor) -> FlexTensor {
