@@ -25,7 +25,9 @@ mod autodiff;
 mod flex;
 mod stock;
 
-use burn::backend::{Backend, Dispatch, backend_extension, ops::ConvOptions, tensor::FloatTensor};
+use burn::backend::{
+    Backend, Dispatch, DispatchTensor, backend_extension, ops::ConvOptions, tensor::FloatTensor,
+};
 use burn::tensor::{DType, Device, Tensor};
 
 /// Training-time layers with a faster CPU implementation.
@@ -99,6 +101,44 @@ pub trait FastLayers: Backend {
         Self::batch_norm(x, gamma, beta, mean, variance, epsilon)
     }
 
+    /// `relu(BatchNorm(x))` with batch statistics: the output and the batch's
+    /// mean and variance, as [`batch_norm_fast`](FastLayers::batch_norm_fast).
+    fn batch_norm_relu_fast(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        stock::batch_norm_relu::<Self>(x, gamma, beta, epsilon)
+    }
+
+    /// A residual block's join, `relu(BatchNorm(x) + BatchNorm'(skip))`, with
+    /// batch statistics: the output and the means and variances of `x` and
+    /// `skip`.
+    #[allow(clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_join_fast(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        skip: FloatTensor<Self>,
+        skip_gamma: FloatTensor<Self>,
+        skip_beta: FloatTensor<Self>,
+        skip_epsilon: f64,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        stock::batch_norm_join::<Self>(
+            (x, gamma, beta, epsilon),
+            (skip, skip_gamma, skip_beta, skip_epsilon),
+        )
+    }
+
     /// `relu(a + b)`: a residual block's join.
     fn add_relu_fast(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         stock::add_relu::<Self>(a, b)
@@ -125,12 +165,69 @@ pub trait FastLayers: Backend {
     fn batch_norm_fast_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
+        _beta: FloatTensor<Self>,
         mean: FloatTensor<Self>,
         variance: FloatTensor<Self>,
         epsilon: f64,
         output_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         stock::batch_norm_backward::<Self>(x, gamma, mean, variance, epsilon, output_grad)
+    }
+
+    /// The gradients of
+    /// [`batch_norm_relu_fast`](FastLayers::batch_norm_relu_fast) with
+    /// respect to its input, `gamma` and `beta`.
+    fn batch_norm_relu_fast_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        stock::batch_norm_relu_backward::<Self>(
+            (x, gamma, beta, epsilon),
+            (mean, variance),
+            output_grad,
+        )
+    }
+
+    /// The gradients of
+    /// [`batch_norm_join_fast`](FastLayers::batch_norm_join_fast) with
+    /// respect to `x`, `gamma`, `beta`, `skip`, `skip_gamma` and `skip_beta`.
+    #[allow(clippy::type_complexity)]
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_join_fast_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        skip: FloatTensor<Self>,
+        skip_gamma: FloatTensor<Self>,
+        skip_beta: FloatTensor<Self>,
+        skip_mean: FloatTensor<Self>,
+        skip_variance: FloatTensor<Self>,
+        skip_epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    ) {
+        stock::batch_norm_join_backward::<Self>(
+            ((x, gamma, beta, epsilon), (mean, variance)),
+            (
+                (skip, skip_gamma, skip_beta, skip_epsilon),
+                (skip_mean, skip_variance),
+            ),
+            output_grad,
+        )
     }
 }
 
@@ -159,40 +256,115 @@ pub fn conv2d(
     ))
 }
 
-/// BatchNorm's training step: the output and the batch statistics that feed
-/// the running averages.
-pub struct BatchNormTrain<const D: usize> {
-    pub output: Tensor<D>,
+/// A BatchNorm layer's input and parameters, for the training-mode
+/// functions below.
+pub struct NormInput<const D: usize> {
+    pub x: Tensor<D>,
+    pub gamma: Tensor<1>,
+    pub beta: Tensor<1>,
+    pub epsilon: f64,
+}
+
+/// A batch's mean and (biased) variance per channel: what feeds a
+/// BatchNorm's running averages.
+pub struct BatchStats {
     pub mean: Tensor<1>,
     pub variance: Tensor<1>,
 }
 
-/// BatchNorm in training mode, as `burn::tensor::module::batch_norm_train`.
-pub fn batch_norm_train<const D: usize>(
-    x: Tensor<D>,
-    gamma: Tensor<1>,
-    beta: Tensor<1>,
-    epsilon: f64,
-) -> BatchNormTrain<D> {
-    if !accelerated(&x.device(), x.dtype()) {
-        let stock = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
-        return BatchNormTrain {
-            output: stock.output,
-            mean: stock.mean,
-            variance: stock.variance,
+impl BatchStats {
+    fn from_dispatch(mean: DispatchTensor, variance: DispatchTensor) -> Self {
+        BatchStats {
+            mean: Tensor::from_dispatch(mean),
+            variance: Tensor::from_dispatch(variance),
+        }
+    }
+}
+
+impl<const D: usize> NormInput<D> {
+    fn accelerated(&self) -> bool {
+        accelerated(&self.x.device(), self.x.dtype())
+    }
+
+    /// Burn's own training-mode BatchNorm.
+    fn stock(self) -> (Tensor<D>, BatchStats) {
+        let r = burn::tensor::module::batch_norm_train(self.x, self.gamma, self.beta, self.epsilon);
+        let stats = BatchStats {
+            mean: r.mean,
+            variance: r.variance,
         };
+        (r.output, stats)
     }
-    let (output, mean, variance) = Dispatch::batch_norm_fast(
-        x.into_dispatch(),
-        gamma.into_dispatch(),
-        beta.into_dispatch(),
+
+    fn into_dispatch(self) -> (DispatchTensor, DispatchTensor, DispatchTensor, f64) {
+        (
+            self.x.into_dispatch(),
+            self.gamma.into_dispatch(),
+            self.beta.into_dispatch(),
+            self.epsilon,
+        )
+    }
+}
+
+/// BatchNorm in training mode, as `burn::tensor::module::batch_norm_train`:
+/// the output and the batch statistics.
+pub fn batch_norm_train<const D: usize>(input: NormInput<D>) -> (Tensor<D>, BatchStats) {
+    if !input.accelerated() {
+        return input.stock();
+    }
+    let (x, gamma, beta, epsilon) = input.into_dispatch();
+    let (output, mean, variance) = Dispatch::batch_norm_fast(x, gamma, beta, epsilon);
+    (
+        Tensor::from_dispatch(output),
+        BatchStats::from_dispatch(mean, variance),
+    )
+}
+
+/// `relu(BatchNorm(x))` in training mode, in one pass over the data.
+pub fn batch_norm_relu_train<const D: usize>(input: NormInput<D>) -> (Tensor<D>, BatchStats) {
+    if !input.accelerated() {
+        let (output, stats) = input.stock();
+        return (burn::tensor::activation::relu(output), stats);
+    }
+    let (x, gamma, beta, epsilon) = input.into_dispatch();
+    let (output, mean, variance) = Dispatch::batch_norm_relu_fast(x, gamma, beta, epsilon);
+    (
+        Tensor::from_dispatch(output),
+        BatchStats::from_dispatch(mean, variance),
+    )
+}
+
+/// A residual block's join in training mode, `relu(BatchNorm(x) +
+/// BatchNorm'(skip))`, in one pass over the data: the output and the
+/// statistics of `x` and of `skip`.
+pub fn batch_norm_join_train<const D: usize>(
+    input: NormInput<D>,
+    skip: NormInput<D>,
+) -> (Tensor<D>, [BatchStats; 2]) {
+    let fused = input.accelerated() && skip.accelerated() && input.x.dims() == skip.x.dims();
+    if !fused {
+        let ((output, stats), (skip_output, skip_stats)) = (input.stock(), skip.stock());
+        return (add_relu(output, skip_output), [stats, skip_stats]);
+    }
+    let (x, gamma, beta, epsilon) = input.into_dispatch();
+    let (skip, skip_gamma, skip_beta, skip_epsilon) = skip.into_dispatch();
+    let (output, mean, variance, skip_mean, skip_variance) = Dispatch::batch_norm_join_fast(
+        x,
+        gamma,
+        beta,
         epsilon,
+        skip,
+        skip_gamma,
+        skip_beta,
+        skip_epsilon,
     );
-    BatchNormTrain {
-        output: Tensor::from_dispatch(output),
-        mean: Tensor::from_dispatch(mean),
-        variance: Tensor::from_dispatch(variance),
-    }
+    (
+        Tensor::from_dispatch(output),
+        [
+            BatchStats::from_dispatch(mean, variance),
+            BatchStats::from_dispatch(skip_mean, skip_variance),
+        ],
+    )
 }
 
 /// BatchNorm in evaluation mode, as `burn::tensor::module::batch_norm`.

@@ -78,3 +78,99 @@ pub(crate) fn avg_pool2d_tiled_backward<B: Backend>(
 ) -> FloatTensor<B> {
     B::avg_pool2d_backward(x, output_grad, kernel, kernel, [0, 0], true, false)
 }
+
+/// A BatchNorm's input, gamma, beta and epsilon.
+pub(crate) type Norm<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, f64);
+
+/// A batch's mean and variance per channel.
+pub(crate) type Stats<B> = (FloatTensor<B>, FloatTensor<B>);
+
+pub(crate) fn batch_norm_relu<B: Backend>(
+    x: FloatTensor<B>,
+    gamma: FloatTensor<B>,
+    beta: FloatTensor<B>,
+    epsilon: f64,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let (output, mean, variance) = batch_norm::<B>(x, gamma, beta, epsilon);
+    (B::relu(output), mean, variance)
+}
+
+#[allow(clippy::type_complexity)]
+pub(crate) fn batch_norm_join<B: Backend>(
+    (x, gamma, beta, epsilon): Norm<B>,
+    (skip, skip_gamma, skip_beta, skip_epsilon): Norm<B>,
+) -> (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+) {
+    let (output, mean, variance) = batch_norm::<B>(x, gamma, beta, epsilon);
+    let (skip_output, skip_mean, skip_variance) =
+        batch_norm::<B>(skip, skip_gamma, skip_beta, skip_epsilon);
+    let output = add_relu::<B>(output, skip_output);
+    (output, mean, variance, skip_mean, skip_variance)
+}
+
+/// BatchNorm's output with the batch statistics of its forward (the
+/// evaluation formula gives the training output again).
+fn normalised<B: Backend>(
+    (x, gamma, beta, epsilon): Norm<B>,
+    (mean, variance): Stats<B>,
+) -> FloatTensor<B> {
+    B::batch_norm(x, gamma, beta, mean, variance, epsilon)
+}
+
+/// The gradient that passes a ReLU whose input was `pre`.
+fn through_relu<B: Backend>(pre: FloatTensor<B>, output_grad: FloatTensor<B>) -> FloatTensor<B> {
+    B::relu_backward(B::relu(pre), output_grad)
+}
+
+fn norm_backward<B: Backend>(
+    (x, gamma, _, epsilon): Norm<B>,
+    (mean, variance): Stats<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    batch_norm_backward::<B>(x, gamma, mean, variance, epsilon, grad)
+}
+
+pub(crate) fn batch_norm_relu_backward<B: Backend>(
+    norm: Norm<B>,
+    stats: Stats<B>,
+    output_grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let pre = normalised::<B>(norm.clone(), stats.clone());
+    norm_backward::<B>(norm, stats, through_relu::<B>(pre, output_grad))
+}
+
+#[allow(clippy::type_complexity)]
+pub(crate) fn batch_norm_join_backward<B: Backend>(
+    (norm, stats): (Norm<B>, Stats<B>),
+    (skip_norm, skip_stats): (Norm<B>, Stats<B>),
+    output_grad: FloatTensor<B>,
+) -> (
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+    FloatTensor<B>,
+) {
+    let pre = B::float_add(
+        normalised::<B>(norm.clone(), stats.clone()),
+        normalised::<B>(skip_norm.clone(), skip_stats.clone()),
+    );
+    let grad = through_relu::<B>(pre, output_grad);
+    let (x_grad, gamma_grad, beta_grad) = norm_backward::<B>(norm, stats, grad.clone());
+    let (skip_grad, skip_gamma_grad, skip_beta_grad) =
+        norm_backward::<B>(skip_norm, skip_stats, grad);
+    (
+        x_grad,
+        gamma_grad,
+        beta_grad,
+        skip_grad,
+        skip_gamma_grad,
+        skip_beta_grad,
+    )
+}

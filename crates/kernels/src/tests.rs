@@ -5,7 +5,13 @@
 use burn::backend::ops::ConvOptions;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use crate::{accelerated, batch_norm_train, conv2d};
+use burn::backend::{Dispatch, DispatchTensor};
+use burn::tensor::activation::relu;
+
+use crate::{
+    BatchStats, FastLayers, NormInput, accelerated, batch_norm_join_train, batch_norm_relu_train,
+    batch_norm_train, conv2d,
+};
 
 fn device() -> Device {
     Device::flex().autodiff()
@@ -161,45 +167,184 @@ fn conv_on_a_device_without_kernels_is_the_stock_op() {
     assert_eq!(out[5], 9.0);
 }
 
-fn check_batch_norm<const D: usize>(shape: [usize; D]) {
+/// A BatchNorm's input and parameters, tracked, with values of all signs.
+fn norm_input<const D: usize>(shape: [usize; D], seed: f32) -> NormInput<D> {
     let channels = shape[1];
-    let run = |fast: bool| {
-        let x = values(shape, 5.0)
+    NormInput {
+        x: values(shape, seed)
             .mul_scalar(3.0)
             .add_scalar(1.5)
-            .require_grad();
-        let gamma = values([channels], 6.0).require_grad();
-        let beta = values([channels], 7.0).require_grad();
-        let (output, mean, variance) = if fast {
-            let r = batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
-            (r.output, r.mean, r.variance)
-        } else {
-            let r = burn::tensor::module::batch_norm_train(
-                x.clone(),
-                gamma.clone(),
-                beta.clone(),
-                1e-5,
-            );
-            (r.output, r.mean, r.variance)
-        };
-        let upstream = values(shape, 8.0);
-        let grads = (output.clone() * upstream).sum().backward();
+            .require_grad(),
+        gamma: values([channels], seed + 1.0).require_grad(),
+        beta: values([channels], seed + 2.0).require_grad(),
+        epsilon: 1e-5,
+    }
+}
+
+/// What a check compares: the output, the batch statistics, and the
+/// gradients of every input, gamma and beta.
+type Outcome<const D: usize> = (Tensor<D>, Vec<Tensor<1>>, Vec<Tensor<D>>, Vec<Tensor<1>>);
+
+/// `f` against `stock` on the same inputs and upstream gradient.
+fn check_norms<const D: usize, const N: usize>(
+    shape: [usize; D],
+    f: impl Fn([NormInput<D>; N]) -> (Tensor<D>, Vec<BatchStats>),
+    stock: impl Fn([NormInput<D>; N]) -> (Tensor<D>, Vec<BatchStats>),
+) {
+    let run = |fused: bool| -> Outcome<D> {
+        let inputs: [_; N] = std::array::from_fn(|k| norm_input(shape, 5.0 + 3.0 * k as f32));
+        let tracked: Vec<_> = inputs
+            .iter()
+            .map(|i| (i.x.clone(), i.gamma.clone(), i.beta.clone()))
+            .collect();
+        let (output, stats) = if fused { f(inputs) } else { stock(inputs) };
+        let grads = (output.clone() * values(shape, 8.0)).sum().backward();
+        let stats = stats.into_iter().flat_map(|s| [s.mean, s.variance]);
+        let x_grads = tracked.iter().map(|(x, ..)| x.grad(&grads).unwrap());
+        let param_grads = tracked
+            .iter()
+            .flat_map(|(_, gamma, beta)| [gamma.grad(&grads).unwrap(), beta.grad(&grads).unwrap()]);
         (
             output,
-            mean,
-            variance,
-            x.grad(&grads).unwrap(),
-            gamma.grad(&grads).unwrap(),
-            beta.grad(&grads).unwrap(),
+            stats.collect(),
+            x_grads.collect(),
+            param_grads.collect(),
         )
     };
-    let (fast, stock) = (run(true), run(false));
-    assert_close("output", fast.0, stock.0);
-    assert_close("mean", fast.1, stock.1);
-    assert_close("variance", fast.2, stock.2);
-    assert_close("x grad", fast.3, stock.3);
-    assert_close("gamma grad", fast.4, stock.4);
-    assert_close("beta grad", fast.5, stock.5);
+    let (fused, stock) = (run(true), run(false));
+    assert_close("output", fused.0, stock.0);
+    for (fused, stock) in fused.1.into_iter().zip(stock.1) {
+        assert_close("mean or variance", fused, stock);
+    }
+    for (fused, stock) in fused.2.into_iter().zip(stock.2) {
+        assert_close("input grad", fused, stock);
+    }
+    for (fused, stock) in fused.3.into_iter().zip(stock.3) {
+        assert_close("gamma or beta grad", fused, stock);
+    }
+}
+
+/// Burn's training-mode BatchNorm.
+fn stock_norm<const D: usize>(input: NormInput<D>) -> (Tensor<D>, BatchStats) {
+    let r = burn::tensor::module::batch_norm_train(input.x, input.gamma, input.beta, input.epsilon);
+    let stats = BatchStats {
+        mean: r.mean,
+        variance: r.variance,
+    };
+    (r.output, stats)
+}
+
+fn check_batch_norm<const D: usize>(shape: [usize; D]) {
+    check_norms(
+        shape,
+        |[input]| {
+            let (output, stats) = batch_norm_train(input);
+            (output, vec![stats])
+        },
+        |[input]| {
+            let (output, stats) = stock_norm(input);
+            (output, vec![stats])
+        },
+    );
+}
+
+#[test]
+fn batch_norm_relu_matches_stock() {
+    for shape in [[5, 3, 7, 9], [2, 4, 3, 1]] {
+        check_norms(
+            shape,
+            |[input]| {
+                let (output, stats) = batch_norm_relu_train(input);
+                (output, vec![stats])
+            },
+            |[input]| {
+                let (output, stats) = stock_norm(input);
+                (relu(output), vec![stats])
+            },
+        );
+    }
+}
+
+#[test]
+fn batch_norm_join_matches_stock() {
+    check_norms(
+        [4, 3, 6, 5],
+        |[input, skip]| {
+            let (output, stats) = batch_norm_join_train(input, skip);
+            (output, stats.into())
+        },
+        |[input, skip]| {
+            let ((output, stats), (skip_output, skip_stats)) =
+                (stock_norm(input), stock_norm(skip));
+            (relu(output + skip_output), vec![stats, skip_stats])
+        },
+    );
+}
+
+/// The stock compositions behind the trait's default bodies (what another
+/// backend would run) give the kernels' gradients.
+#[test]
+fn stock_join_backward_matches_the_kernel() {
+    // On flex itself, where the kernels run without autodiff around them.
+    fn plain<const D: usize>(t: Tensor<D>) -> DispatchTensor {
+        Tensor::<D>::from_data(t.into_data(), &Device::flex()).into_dispatch()
+    }
+    let shape = [3, 2, 4, 5];
+    let norm = |seed: f32| {
+        let input = norm_input(shape, seed);
+        (
+            plain(input.x),
+            plain(input.gamma),
+            plain(input.beta),
+            input.epsilon,
+        )
+    };
+    let [
+        (x, gamma, beta, epsilon),
+        (skip, skip_gamma, skip_beta, skip_epsilon),
+    ] = [norm(1.0), norm(2.0)];
+    let (_, mean, variance, skip_mean, skip_variance) = Dispatch::batch_norm_join_fast(
+        x.clone(),
+        gamma.clone(),
+        beta.clone(),
+        epsilon,
+        skip.clone(),
+        skip_gamma.clone(),
+        skip_beta.clone(),
+        skip_epsilon,
+    );
+    let dy = plain(values(shape, 3.0));
+    let fused = Dispatch::batch_norm_join_fast_backward(
+        x.clone(),
+        gamma.clone(),
+        beta.clone(),
+        mean.clone(),
+        variance.clone(),
+        epsilon,
+        skip.clone(),
+        skip_gamma.clone(),
+        skip_beta.clone(),
+        skip_mean.clone(),
+        skip_variance.clone(),
+        skip_epsilon,
+        dy.clone(),
+    );
+    let stock = crate::stock::batch_norm_join_backward::<Dispatch>(
+        ((x, gamma, beta, epsilon), (mean, variance)),
+        (
+            (skip, skip_gamma, skip_beta, skip_epsilon),
+            (skip_mean, skip_variance),
+        ),
+        dy,
+    );
+    let as_4d = |t| Tensor::<4>::from_dispatch(t);
+    let as_1d = |t| Tensor::<1>::from_dispatch(t);
+    assert_close("x grad", as_4d(fused.0), as_4d(stock.0));
+    assert_close("gamma grad", as_1d(fused.1), as_1d(stock.1));
+    assert_close("beta grad", as_1d(fused.2), as_1d(stock.2));
+    assert_close("skip grad", as_4d(fused.3), as_4d(stock.3));
+    assert_close("skip gamma grad", as_1d(fused.4), as_1d(stock.4));
+    assert_close("skip beta grad", as_1d(fused.5), as_1d(stock.5));
 }
 
 #[test]
@@ -219,12 +364,12 @@ fn batch_norm_statistics_are_those_of_the_batch() {
         TensorData::new(vec![1.0f32, 7.0, 2.0, 7.0, 3.0, 7.0, 4.0, 7.0], [4, 2]),
         &device(),
     );
-    let r = batch_norm_train(
+    let (_, r) = batch_norm_train(NormInput {
         x,
-        Tensor::ones([2], &device()),
-        Tensor::zeros([2], &device()),
-        1e-5,
-    );
+        gamma: Tensor::ones([2], &device()),
+        beta: Tensor::zeros([2], &device()),
+        epsilon: 1e-5,
+    });
     assert_eq!(
         r.mean.into_data().try_to_vec::<f32>().unwrap(),
         vec![2.5, 7.0]

@@ -89,10 +89,11 @@ pub struct Cnn {
     head: Head,
 }
 
-fn maybe<const D: usize>(norm: &Option<BatchNorm>, x: Tensor<D>) -> Tensor<D> {
+/// `relu(norm(x))`, or `relu(x)` without a BatchNorm.
+fn norm_relu<const D: usize>(norm: &Option<BatchNorm>, x: Tensor<D>) -> Tensor<D> {
     match norm {
-        Some(n) => fast::norm(n, x),
-        None => x,
+        Some(n) => fast::norm_relu(n, x),
+        None => relu(x),
     }
 }
 
@@ -100,14 +101,14 @@ impl Cnn {
     /// `[B, 1, 28, 28]` to `[B, 12]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.second_conv_input(images);
-        let x = relu(maybe(&self.norm2, fast::conv(&self.conv2, x)));
+        let x = norm_relu(&self.norm2, fast::conv(&self.conv2, x));
         self.head.forward(x, self.dropout.as_ref())
     }
 
     /// What enters the second convolution (after the first block and its
     /// dropout): where the variance shift of BatchNorm + dropout begins.
     pub fn second_conv_input(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = relu(maybe(&self.norm1, fast::conv(&self.conv1, images)));
+        let x = norm_relu(&self.norm1, fast::conv(&self.conv1, images));
         match &self.dropout {
             Some(d) => d.forward(x),
             None => x,

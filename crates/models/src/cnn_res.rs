@@ -3,7 +3,6 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use crate::cnn::{C1, C2, Head, conv3x3};
 use crate::fast;
@@ -41,12 +40,10 @@ pub struct CnnRes {
 impl CnnRes {
     /// `[B, 1, 28, 28]` to `[B, 12]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let skip = fast::norm(
-            &self.shortcut_norm,
-            fast::conv(&self.shortcut, images.clone()),
-        );
-        let x = relu(fast::norm(&self.norm1, fast::conv(&self.conv1, images)));
-        let x = fast::norm(&self.norm2, fast::conv(&self.conv2, x));
-        self.head.forward(fast::add_relu(x, skip), None)
+        let skip = fast::conv(&self.shortcut, images.clone());
+        let x = fast::norm_relu(&self.norm1, fast::conv(&self.conv1, images));
+        let x = fast::conv(&self.conv2, x);
+        let joined = fast::norm_join(&self.norm2, x, &self.shortcut_norm, skip);
+        self.head.forward(joined, None)
     }
 }

@@ -8,6 +8,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::AvgPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
+use burn::tensor::activation::relu;
 
 /// `Conv2d::forward`.
 pub fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
@@ -30,19 +31,74 @@ pub fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// `BatchNorm::forward`: batch statistics (and a running-average update) when
 /// training, the running statistics otherwise.
 pub fn norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
-    let device = x.device();
-    if !(device.is_autodiff() && layer.training.is_enabled()) {
-        return kernels::batch_norm_eval(
-            x,
-            layer.gamma.val(),
-            layer.beta.val(),
-            layer.running_mean.value().to_device(&device),
-            layer.running_var.value().to_device(&device),
-            layer.epsilon,
-        );
+    if !trains(layer, &x.device()) {
+        return frozen(layer, x);
     }
-    let batch = kernels::batch_norm_train(x, layer.gamma.val(), layer.beta.val(), layer.epsilon);
-    // The same running averages as `BatchNorm::forward` keeps.
+    let (output, stats) = kernels::batch_norm_train(input(layer, x));
+    keep_running(layer, stats);
+    output
+}
+
+/// `relu(norm(layer, x))`, in one pass when training.
+pub fn norm_relu<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    if !trains(layer, &x.device()) {
+        return relu(frozen(layer, x));
+    }
+    let (output, stats) = kernels::batch_norm_relu_train(input(layer, x));
+    keep_running(layer, stats);
+    output
+}
+
+/// `relu(norm(layer, x) + norm(skip_layer, skip))`, where a residual block
+/// rejoins its normalised shortcut; in one pass when training.
+pub fn norm_join<const D: usize>(
+    layer: &BatchNorm,
+    x: Tensor<D>,
+    skip_layer: &BatchNorm,
+    skip: Tensor<D>,
+) -> Tensor<D> {
+    let device = x.device();
+    if !(trains(layer, &device) && trains(skip_layer, &device)) {
+        return kernels::add_relu(norm(layer, x), norm(skip_layer, skip));
+    }
+    let (output, [stats, skip_stats]) =
+        kernels::batch_norm_join_train(input(layer, x), input(skip_layer, skip));
+    keep_running(layer, stats);
+    keep_running(skip_layer, skip_stats);
+    output
+}
+
+/// Whether `layer` normalises with the batch's statistics, as
+/// `BatchNorm::forward` does when training on an autodiff device.
+fn trains(layer: &BatchNorm, device: &Device) -> bool {
+    device.is_autodiff() && layer.training.is_enabled()
+}
+
+/// BatchNorm with the running statistics.
+fn frozen<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    let device = x.device();
+    kernels::batch_norm_eval(
+        x,
+        layer.gamma.val(),
+        layer.beta.val(),
+        layer.running_mean.value().to_device(&device),
+        layer.running_var.value().to_device(&device),
+        layer.epsilon,
+    )
+}
+
+fn input<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> kernels::NormInput<D> {
+    kernels::NormInput {
+        x,
+        gamma: layer.gamma.val(),
+        beta: layer.beta.val(),
+        epsilon: layer.epsilon,
+    }
+}
+
+/// The same running averages as `BatchNorm::forward` keeps.
+fn keep_running(layer: &BatchNorm, stats: kernels::BatchStats) {
+    let device = stats.mean.device();
     let blend = |running: Tensor<1>, batch: Tensor<1>| {
         running
             .to_device(&device)
@@ -52,11 +108,10 @@ pub fn norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     };
     layer
         .running_mean
-        .update(blend(layer.running_mean.value_sync(), batch.mean));
+        .update(blend(layer.running_mean.value_sync(), stats.mean));
     layer
         .running_var
-        .update(blend(layer.running_var.value_sync(), batch.variance));
-    batch.output
+        .update(blend(layer.running_var.value_sync(), stats.variance));
 }
 
 /// `AvgPool2d::forward`.
@@ -69,11 +124,6 @@ pub fn avg_pool(layer: &AvgPool2d, x: Tensor<4>) -> Tensor<4> {
     } else {
         layer.forward(x)
     }
-}
-
-/// `relu(x + skip)`, where a residual block rejoins its shortcut.
-pub fn add_relu(x: Tensor<4>, skip: Tensor<4>) -> Tensor<4> {
-    kernels::add_relu(x, skip)
 }
 
 #[cfg(test)]
@@ -94,24 +144,54 @@ mod tests {
             .assert_approx_eq::<f32>(&stock.into_data(), Tolerance::absolute(1e-4));
     }
 
-    #[test]
-    fn norm_keeps_the_running_statistics_burn_keeps() {
-        // Two layers with the same (deterministic) initial state.
-        let [fast, stock] = [(); 2].map(|_| BatchNormConfig::new(3).init(&device()));
+    type Layers<const L: usize> = [BatchNorm; L];
+
+    /// `fast` against `stock` on layers with the same (deterministic) initial
+    /// state: outputs and running statistics over 3 training steps, then the
+    /// output in evaluation mode, which uses those statistics.
+    fn check_norms<const L: usize>(
+        fast: impl Fn(&Layers<L>, Tensor<4>) -> Tensor<4>,
+        stock: impl Fn(&Layers<L>, Tensor<4>) -> Tensor<4>,
+    ) {
+        let layers = || std::array::from_fn(|_| BatchNormConfig::new(3).init(&device()));
+        let (fast_layers, stock_layers): (Layers<L>, Layers<L>) = (layers(), layers());
         for step in 0..3 {
             let x = Tensor::<4>::random(
                 [4, 3, 5, 5],
                 Distribution::Normal(step as f64, 2.0),
                 &device(),
             );
-            assert_same(norm(&fast, x.clone()), stock.forward(x));
+            assert_same(fast(&fast_layers, x.clone()), stock(&stock_layers, x));
         }
-        assert_same(fast.running_mean.value(), stock.running_mean.value());
-        assert_same(fast.running_var.value(), stock.running_var.value());
-        // Evaluation mode uses them.
-        let (fast, stock) = (fast.valid(), stock.valid());
+        for (fast, stock) in fast_layers.iter().zip(&stock_layers) {
+            assert_same(fast.running_mean.value(), stock.running_mean.value());
+            assert_same(fast.running_var.value(), stock.running_var.value());
+        }
+        let (fast_layers, stock_layers) = (
+            fast_layers.map(|l| l.valid()),
+            stock_layers.map(|l| l.valid()),
+        );
         let x = Tensor::<4>::random([2, 3, 5, 5], Distribution::Default, &Device::flex());
-        assert_same(norm(&fast, x.clone()), stock.forward(x));
+        assert_same(fast(&fast_layers, x.clone()), stock(&stock_layers, x));
+    }
+
+    #[test]
+    fn norm_keeps_the_running_statistics_burn_keeps() {
+        check_norms(|[n], x| norm(n, x), |[n], x| n.forward(x));
+    }
+
+    #[test]
+    fn norm_relu_is_relu_of_the_layers_forward() {
+        check_norms(|[n], x| norm_relu(n, x), |[n], x| relu(n.forward(x)));
+    }
+
+    #[test]
+    fn norm_join_is_relu_of_the_sum_of_the_layers_forwards() {
+        let skip = |x: Tensor<4>| x.mul_scalar(-0.5).add_scalar(1.0);
+        check_norms(
+            |[n, s], x| norm_join(n, x.clone(), s, skip(x)),
+            |[n, s], x| relu(n.forward(x.clone()) + s.forward(skip(x))),
+        );
     }
 
     #[test]

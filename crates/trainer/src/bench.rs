@@ -275,8 +275,9 @@ pub fn layers(backend: Backend, batch: usize, runs: usize) -> Result<Vec<LayerFi
     };
     let (x1, x32, x64) = (input(1), input(32), input(64));
     let (conv1, conv2, shortcut) = (conv(1, 32, 3), conv(32, 64, 3), conv(1, 64, 1));
-    let (norm32, norm64) = (
+    let (norm32, norm64, shortcut_norm) = (
         BatchNormConfig::new(32).init(&device),
+        BatchNormConfig::new(64).init(&device),
         BatchNormConfig::new(64).init(&device),
     );
     type Layer<'a> = (
@@ -286,19 +287,21 @@ pub fn layers(backend: Backend, batch: usize, runs: usize) -> Result<Vec<LayerFi
     );
     let layers: Vec<Layer> = vec![
         ("conv 3x3 1->32", &x1, Box::new(|x| fast::conv(&conv1, x))),
-        ("batchnorm 32", &x32, Box::new(|x| fast::norm(&norm32, x))),
-        ("relu 32", &x32, Box::new(burn::tensor::activation::relu)),
+        (
+            "batchnorm + relu 32",
+            &x32,
+            Box::new(|x| fast::norm_relu(&norm32, x)),
+        ),
         ("conv 3x3 32->64", &x32, Box::new(|x| fast::conv(&conv2, x))),
-        ("batchnorm 64", &x64, Box::new(|x| fast::norm(&norm64, x))),
         (
             "shortcut conv 1x1 1->64",
             &x1,
             Box::new(|x| fast::conv(&shortcut, x)),
         ),
         (
-            "add + relu 64",
+            "join: 2 batchnorm 64 + add + relu",
             &x64,
-            Box::new(|x| fast::add_relu(x.clone(), x)),
+            Box::new(|x| fast::norm_join(&norm64, x.clone(), &shortcut_norm, x)),
         ),
     ];
     Ok(layers
