@@ -1003,17 +1003,24 @@ impl Tiles {
         planes_per_task(self.plane())
     }
 
+    /// Row by row: the `kh` input rows of a band are added up first (whole
+    /// rows, which vectorises), then each window's `kw` columns.
     fn forward(&self, x: &[f32]) -> Vec<f32> {
         let [kh, kw] = self.kernel;
         let (plane, out_plane, scale) = (self.plane(), self.output_plane(), self.scale());
-        let fill = |_: &mut (), p: usize, out: &mut [MaybeUninit<f32>]| {
+        let fill = |band_sum: &mut Vec<f32>, p: usize, out: &mut [MaybeUninit<f32>]| {
             let input = &x[p * plane..][..plane];
-            for (index, o) in out.iter_mut().enumerate() {
-                let (row, col) = (index / self.out_width * kh, index % self.out_width * kw);
-                let sum: f32 = (row..row + kh)
-                    .map(|r| input[r * self.width + col..][..kw].iter().sum::<f32>())
-                    .sum();
-                o.write(sum * scale);
+            let bands = input.chunks_exact(kh * self.width);
+            for (band, out) in bands.zip(out.chunks_exact_mut(self.out_width)) {
+                let mut rows = band.chunks_exact(self.width);
+                band_sum.clear();
+                band_sum.extend_from_slice(rows.next().expect("kernel height > 0"));
+                for row in rows {
+                    band_sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+                }
+                for (o, window) in out.iter_mut().zip(band_sum.chunks_exact(kw)) {
+                    o.write(window.iter().sum::<f32>() * scale);
+                }
             }
         };
         // SAFETY: every output value of the plane is written.
@@ -1022,21 +1029,27 @@ impl Tiles {
                 self.planes * out_plane,
                 out_plane,
                 self.min_planes(),
-                || (),
+                Vec::new,
                 fill,
             )
         }
     }
 
+    /// Each output row's gradient, spread over one input row, is copied to
+    /// the `kh` input rows of its band.
     fn backward(&self, grad: &[f32]) -> Vec<f32> {
         let [kh, kw] = self.kernel;
         let (plane, out_plane, scale) = (self.plane(), self.output_plane(), self.scale());
         let fill = |_: &mut (), p: usize, dx: &mut [MaybeUninit<f32>]| {
             let grad = &grad[p * out_plane..][..out_plane];
-            for (row, dx) in dx.chunks_exact_mut(self.width).enumerate() {
-                let grad = &grad[row / kh * self.out_width..][..self.out_width];
-                for (window, &g) in dx.chunks_exact_mut(kw).zip(grad) {
-                    window.fill(MaybeUninit::new(g * scale));
+            let bands = dx.chunks_exact_mut(kh * self.width);
+            for (band, grad) in bands.zip(grad.chunks_exact(self.out_width)) {
+                let (first, rest) = band.split_at_mut(self.width);
+                let first = write_runs(first, kw, |window| grad[window] * scale);
+                for row in rest.chunks_exact_mut(self.width) {
+                    row.iter_mut().zip(&*first).for_each(|(d, &v)| {
+                        d.write(v);
+                    });
                 }
             }
         };
