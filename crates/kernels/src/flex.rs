@@ -15,7 +15,7 @@ use std::mem::MaybeUninit;
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
-use crate::{FastLayers, stock};
+use crate::{AdamStep, FastLayers, stock};
 
 impl FastLayers for Flex {
     fn conv2d_fast(
@@ -311,6 +311,55 @@ impl FastLayers for Flex {
             skip_beta_grad,
         )
     }
+
+    fn adam_step_fast(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        step: AdamStep,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let tensors = [&param, &grad, &moment_1, &moment_2];
+        let fits = tensors
+            .iter()
+            .all(|t| t.dtype() == DType::F32 && t.shape() == param.shape());
+        if !fits {
+            return stock::adam_step::<Self>(param, grad, moment_1, moment_2, step);
+        }
+        let shape = param.shape();
+        let [param, grad, moment_1, moment_2] = [param, grad, moment_1, moment_2].map(contiguous);
+        let [param, moment_1, moment_2] =
+            adam([&param, &grad, &moment_1, &moment_2].map(values), step);
+        (
+            tensor(param, shape.clone()),
+            tensor(moment_1, shape.clone()),
+            tensor(moment_2, shape),
+        )
+    }
+}
+
+/// Adam's update value by value, each operation in the order of Burn's
+/// `Adam` (see `stock::adam_step`), so the results are the same to the bit.
+fn adam([param, grad, moment_1, moment_2]: [&[f32]; 4], step: AdamStep) -> [Vec<f32>; 3] {
+    let fill = |_: &mut (), index: usize, [p_out, m_out, v_out]: [&mut [MaybeUninit<f32>]; 3]| {
+        let at = index * ELEMENTWISE_CHUNK;
+        let inputs = [param, grad, moment_1, moment_2].map(|v| &v[at..][..p_out.len()]);
+        let [param, grad, moment_1, moment_2] = inputs;
+        for i in 0..p_out.len() {
+            let g = match step.weight_decay {
+                Some(penalty) => param[i] * penalty + grad[i],
+                None => grad[i],
+            };
+            let m = moment_1[i] * step.beta_1 + g * (1.0 - step.beta_1);
+            let v = moment_2[i] * step.beta_2 + (g * g) * (1.0 - step.beta_2);
+            let update = (m * step.moment_scale) / (v.sqrt() + step.epsilon);
+            p_out[i].write(param[i] - update * step.learning_rate);
+            m_out[i].write(m);
+            v_out[i].write(v);
+        }
+    };
+    // SAFETY: every value of each chunk is written, in each output.
+    unsafe { par_fill_n(param.len(), ELEMENTWISE_CHUNK, 1, || (), fill) }
 }
 
 /// A BatchNorm's input and parameters, contiguous.

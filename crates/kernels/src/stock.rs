@@ -174,3 +174,36 @@ pub(crate) fn batch_norm_join_backward<B: Backend>(
         skip_beta_grad,
     )
 }
+
+/// Burn's `Adam` update, operation by operation in its order, so the fused
+/// kernel can be checked against it to the last bit.
+pub(crate) fn adam_step<B: Backend>(
+    param: FloatTensor<B>,
+    grad: FloatTensor<B>,
+    moment_1: FloatTensor<B>,
+    moment_2: FloatTensor<B>,
+    step: crate::AdamStep,
+) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let scalar = |value: f32| value.into();
+    let grad = match step.weight_decay {
+        Some(penalty) => B::float_add(B::float_mul_scalar(param.clone(), scalar(penalty)), grad),
+        None => grad,
+    };
+    let moment_1 = B::float_add(
+        B::float_mul_scalar(moment_1, scalar(step.beta_1)),
+        B::float_mul_scalar(grad.clone(), scalar(1.0 - step.beta_1)),
+    );
+    let moment_2 = B::float_add(
+        B::float_mul_scalar(moment_2, scalar(step.beta_2)),
+        B::float_mul_scalar(B::float_mul(grad.clone(), grad), scalar(1.0 - step.beta_2)),
+    );
+    let update = B::float_div(
+        B::float_mul_scalar(moment_1.clone(), scalar(step.moment_scale)),
+        B::float_add_scalar(B::float_sqrt(moment_2.clone()), scalar(step.epsilon)),
+    );
+    let param = B::float_sub(
+        param,
+        B::float_mul_scalar(update, scalar(step.learning_rate)),
+    );
+    (param, moment_1, moment_2)
+}

@@ -434,3 +434,37 @@ fn tiled_average_pooling_matches_stock() {
     assert_close("output", fast.0, stock.0);
     assert_close("x grad", fast.1, stock.1);
 }
+
+/// The fused Adam update gives Burn's operation-by-operation result, to the
+/// bit, with and without weight decay.
+#[test]
+fn adam_step_matches_stock_exactly() {
+    let flex =
+        |seed: f32| Tensor::<2>::from_data(values([37, 1000], seed).into_data(), &Device::flex());
+    for weight_decay in [None, Some(0.01)] {
+        let step = crate::AdamStep::new([0.9, 0.999, 1e-8], 3, 1e-3, weight_decay);
+        let (param, grad, moment_1) = (flex(1.0), flex(2.0), flex(3.0));
+        let moment_2 = flex(4.0).abs();
+        let fused = crate::adam_step(
+            param.clone(),
+            grad.clone(),
+            moment_1.clone(),
+            moment_2.clone(),
+            step,
+        );
+        let (p, m, v) = crate::stock::adam_step::<Dispatch>(
+            param.into_dispatch(),
+            grad.into_dispatch(),
+            moment_1.into_dispatch(),
+            moment_2.into_dispatch(),
+            step,
+        );
+        let stock = [p, m, v].map(Tensor::<2>::from_dispatch);
+        for (fused, stock) in fused.into_iter().zip(stock) {
+            assert_eq!(
+                fused.into_data().try_to_vec::<f32>().unwrap(),
+                stock.into_data().try_to_vec::<f32>().unwrap()
+            );
+        }
+    }
+}

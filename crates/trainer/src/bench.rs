@@ -4,7 +4,7 @@
 use anyhow::Result;
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use dataset::{
     AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, PIXELS, SIDE,
@@ -17,6 +17,7 @@ use rand::{RngExt, SeedableRng};
 use std::time::Instant;
 
 use crate::backend::Backend;
+use crate::optim::FusedAdam;
 
 /// Batch of the large-batch inference figure.
 const INFER_BATCH: usize = 256;
@@ -70,7 +71,7 @@ fn train_throughput(
     let device = device.clone().autodiff();
     let mut rng = StdRng::seed_from_u64(1);
     let mut model = config.init(&device);
-    let mut optim = AdamConfig::new().init();
+    let mut optim = FusedAdam::new(1e-8, None).init();
     let batches: Vec<Hanzi12Batch> = (0..4)
         .map(|_| random_batch(batch, &device, &mut rng))
         .collect();

@@ -5,6 +5,7 @@ mod backend;
 mod bench;
 mod data;
 mod infer;
+mod optim;
 mod progress;
 mod scratch;
 mod study;
@@ -24,9 +25,23 @@ use crate::train::{OptimizerKind, RunDir, Schedule, TrainConfig};
 
 /// Training allocates and frees tensors of tens of megabytes every step. The
 /// system allocator hands such blocks back to the kernel and takes them
-/// again, paying a page fault per 4 KB each time; mimalloc keeps them.
+/// again, paying a page fault per 4 KB each time; mimalloc keeps them, once
+/// told to (see [`keep_freed_memory`]).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc.h (v2 and v3), which the sys crate
+/// names the options around but not this one.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Stops mimalloc from returning freed memory to the kernel (by default after
+/// a delay), which it then had to fault in and zero again step after step:
+/// `trainer bench --model cnn_res` took 9,500 page faults without this and
+/// 1,150 with it, trained about 10 % faster and peaked 13 MB higher.
+fn keep_freed_memory() {
+    // SAFETY: setting an option is safe at any time; -1 means "never purge".
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
 
 const EXAMPLES: &str = "Examples:
   trainer --model cnn_res --data ../shared/hanzi12/train     train (on flex, the CPU backend)
@@ -225,6 +240,7 @@ struct SheetArgs {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     // A bug should still end in one line that says where, not a backtrace.
     std::panic::set_hook(Box::new(|info| {
         let message = info

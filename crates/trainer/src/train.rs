@@ -7,9 +7,9 @@ use burn::data::dataset::Dataset;
 use burn::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::module::Module;
+use burn::optim::SgdConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, SgdConfig};
 use burn::train::checkpoint::{
     Checkpoint, Checkpointer, CheckpointerError, CheckpointingAction, CheckpointingStrategy,
 };
@@ -29,6 +29,7 @@ use std::time::Instant;
 use crate::atomic::{copy_atomic, temp_path, write_atomic};
 use crate::backend::Backend;
 use crate::data::DataSource;
+use crate::optim::FusedAdam;
 use crate::progress::{DIVERGED, EpochRow, EpochTable, QuietRenderer, read_metrics};
 
 /// Defaults of a run, shared by `TrainConfig` and the command line.
@@ -368,10 +369,10 @@ pub fn train(
     let weight_decay =
         (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
     let optimizer = match config.optimizer {
-        OptimizerKind::Adam => AdamConfig::new()
-            .with_epsilon(1e-8)
-            .with_weight_decay(weight_decay)
-            .init(),
+        // PyTorch's epsilon, 1e-8 (Burn's default is 1e-5).
+        OptimizerKind::Adam => {
+            FusedAdam::new(1e-8, weight_decay.as_ref().map(|w| w.penalty)).init()
+        }
         OptimizerKind::Sgd => SgdConfig::new()
             .with_weight_decay(weight_decay)
             .with_momentum((config.momentum > 0.0).then(|| {
