@@ -1,9 +1,9 @@
-"""Runs `trainer bench` and the PyTorch reference back to back, twice each,
-interleaved, and prints a Markdown table of the ratios (best of the two runs
-of each, so a burst of load from another process counts less).
+"""Runs `trainer bench` and the PyTorch reference back to back, `--repeats`
+times each, interleaved, and prints a Markdown table of the ratios (best of
+the runs of each, so a burst of load from another process counts less).
 
-    cargo build --release -p trainer
-    python3 bench/compare.py --trainer target/release/trainer --model cnn_res,cnn,mlp
+    cargo build --workspace          # the dev build, which `cargo run` and the tests use
+    python3 bench/compare.py --trainer $CARGO_TARGET_DIR/debug/trainer --model cnn_res,cnn,mlp --repeats 3
 
 PyTorch must be installed in the Python that runs this script.
 """
