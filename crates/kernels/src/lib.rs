@@ -13,13 +13,16 @@
 //! This crate adds both as a Burn backend extension ([`FastLayers`]): the
 //! convolution (forward, input and weight gradients) as im2col + one matrix
 //! product per image, BatchNorm as two fused passes forward and two backward,
-//! and, while at it, the residual join `relu(a + b)` and non-overlapping
-//! average pooling; each with its own `Autodiff` backward. The functions
-//! below ([`conv2d`], [`batch_norm_train`], [`batch_norm_eval`],
-//! [`add_relu`], [`avg_pool2d_tiled`]) use them on the flex device (f32,
-//! ungrouped convolutions) and Burn's stock operations everywhere else, so
-//! callers need not care which device they run on. The tests check values
-//! and gradients against the stock operations.
+//! and, while at it, BatchNorm + ReLU and a residual block's join
+//! `relu(BN(x) + BN'(skip))` in the same passes, `relu(a + b)`,
+//! non-overlapping average pooling, and Adam's update in one pass; each layer
+//! with its own `Autodiff` backward. The functions below ([`conv2d`],
+//! [`batch_norm_train`], [`batch_norm_relu_train`], [`batch_norm_join_train`],
+//! [`batch_norm_eval`], [`add_relu`], [`avg_pool2d_tiled`], [`adam_step`])
+//! use them on the flex device (f32, ungrouped convolutions) and Burn's stock
+//! operations everywhere else, so callers need not care which device they
+//! run on. The tests check values and gradients against the stock
+//! operations.
 
 mod autodiff;
 mod flex;
