@@ -80,15 +80,25 @@ mod tests {
         Device::flex().autodiff()
     }
 
+    /// A device without the fused kernel: Burn's operations do the update.
+    fn ndarray() -> Device {
+        #[allow(deprecated)]
+        Device::ndarray().autodiff()
+    }
+
     /// A small layer, the same for every optimizer (the initialiser is random).
-    fn layer() -> Linear {
-        let layer = LinearConfig::new(5, 3).init(&device());
+    fn layer_on(device: &Device) -> Linear {
+        let layer = LinearConfig::new(5, 3).init(device);
         let start: Vec<f32> = (0..15).map(|i| (i as f32 * 0.7).sin()).collect();
-        let start = Tensor::<2>::from_data(TensorData::new(start, [5, 3]), &device());
+        let start = Tensor::<2>::from_data(TensorData::new(start, [5, 3]), device);
         Linear {
             weight: layer.weight.map(|_| start.require_grad()),
             bias: layer.bias.map(|b| b.map(|b| b.zeros_like().require_grad())),
         }
+    }
+
+    fn layer() -> Linear {
+        layer_on(&device())
     }
 
     /// Adam steps `steps` of a least-squares fit with `optim`.
@@ -98,7 +108,7 @@ mod tests {
         steps: std::ops::Range<usize>,
     ) -> (Linear, ModuleOptimizer) {
         for step in steps {
-            let x = Tensor::<2>::ones([4, 5], &device()).mul_scalar(step as f32 + 1.0);
+            let x = Tensor::<2>::ones([4, 5], &layer.weight.device()).mul_scalar(step as f32 + 1.0);
             let loss = layer.forward(x).powi_scalar(2).sum();
             let grads = GradientsParams::from_grads(loss.backward(), &layer);
             layer = optim.step(1e-2, layer, grads);
@@ -125,10 +135,13 @@ mod tests {
 
     #[test]
     fn fused_adam_takes_burns_steps() {
-        for decay in [None, Some(0.1)] {
-            let (burn, _) = train(layer(), burn_adam(decay), 0..4);
-            let (fused, _) = train(layer(), FusedAdam::new(1e-8, decay).init(), 0..4);
-            assert_same(&fused, &burn);
+        for device in [device(), ndarray()] {
+            for decay in [None, Some(0.1)] {
+                let (burn, _) = train(layer_on(&device), burn_adam(decay), 0..4);
+                let fused = FusedAdam::new(1e-8, decay).init();
+                let (fused, _) = train(layer_on(&device), fused, 0..4);
+                assert_same(&fused, &burn);
+            }
         }
     }
 
