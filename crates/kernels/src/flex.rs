@@ -160,18 +160,57 @@ impl FastLayers for Flex {
         if x.dtype() != DType::F32 {
             return Flex::batch_norm(x, gamma, beta, mean, variance, epsilon);
         }
-        let planes = Planes::of(&x.shape());
-        let input = SavedArgs::new((x, gamma, beta, epsilon), mean, variance);
-        let (scale, shift) = input.scale_and_shift();
-        let normalised = Normalised {
-            x: values(&input.args.x),
-            scale: &scale,
-            shift: &shift,
-        };
-        tensor(
-            planes.normalise::<1, false>([normalised]),
-            input.args.x.shape(),
-        )
+        frozen_norms::<1, false>([SavedArgs::new((x, gamma, beta, epsilon), mean, variance)])
+    }
+
+    fn batch_norm_relu_fast_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 {
+            return stock::batch_norm_relu_eval::<Self>(
+                (x, gamma, beta, epsilon),
+                (mean, variance),
+            );
+        }
+        frozen_norms::<1, true>([SavedArgs::new((x, gamma, beta, epsilon), mean, variance)])
+    }
+
+    fn batch_norm_join_fast_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        skip: FloatTensor<Self>,
+        skip_gamma: FloatTensor<Self>,
+        skip_beta: FloatTensor<Self>,
+        skip_mean: FloatTensor<Self>,
+        skip_variance: FloatTensor<Self>,
+        skip_epsilon: f64,
+    ) -> FloatTensor<Self> {
+        if [x.dtype(), skip.dtype()] != [DType::F32; 2] || x.shape() != skip.shape() {
+            return stock::batch_norm_join_eval::<Self>(
+                ((x, gamma, beta, epsilon), (mean, variance)),
+                (
+                    (skip, skip_gamma, skip_beta, skip_epsilon),
+                    (skip_mean, skip_variance),
+                ),
+            );
+        }
+        frozen_norms::<2, true>([
+            SavedArgs::new((x, gamma, beta, epsilon), mean, variance),
+            SavedArgs::new(
+                (skip, skip_gamma, skip_beta, skip_epsilon),
+                skip_mean,
+                skip_variance,
+            ),
+        ])
     }
 
     fn add_relu_fast(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -406,6 +445,15 @@ impl SavedArgs {
         }
     }
 
+    /// The input, normalised with `(scale, shift)`.
+    fn normalised<'a>(&'a self, (scale, shift): &'a (Vec<f32>, Vec<f32>)) -> Normalised<'a> {
+        Normalised {
+            x: values(&self.args.x),
+            scale,
+            shift,
+        }
+    }
+
     /// The forward's `scale` and `shift`, to the bit: the backward works out
     /// the ReLU's mask from them.
     fn scale_and_shift(&self) -> (Vec<f32>, Vec<f32>) {
@@ -415,6 +463,15 @@ impl SavedArgs {
             .map(|(&mean, &variance)| Statistics { mean, variance });
         self.args.scale_and_shift(stats)
     }
+}
+
+/// `relu?(sum of BatchNorm_k(x_k))` with given statistics (evaluation
+/// mode), for `N` inputs of one shape.
+fn frozen_norms<const N: usize, const RELU: bool>(inputs: [SavedArgs; N]) -> FlexTensor {
+    let shape = inputs[0].args.x.shape();
+    let coefficients = inputs.each_ref().map(SavedArgs::scale_and_shift);
+    let normalised = std::array::from_fn(|k| inputs[k].normalised(&coefficients[k]));
+    tensor(Planes::of(&shape).normalise::<N, RELU>(normalised), shape)
 }
 
 /// `relu?(sum of BatchNorm_k(x_k))` with batch statistics, for `N` inputs
@@ -454,11 +511,7 @@ fn batch_norms_backward<const N: usize, const RELU: bool>(
     let planes = Planes::of(&shape);
     let coefficients = inputs.each_ref().map(SavedArgs::scale_and_shift);
     let saved = std::array::from_fn(|k| Saved {
-        normalised: Normalised {
-            x: values(&inputs[k].args.x),
-            scale: &coefficients[k].0,
-            shift: &coefficients[k].1,
-        },
+        normalised: inputs[k].normalised(&coefficients[k]),
         gamma: values(&inputs[k].args.gamma),
         mean: values(&inputs[k].mean),
         variance: values(&inputs[k].variance),

@@ -18,7 +18,8 @@
 //! non-overlapping average pooling, and Adam's update in one pass; each layer
 //! with its own `Autodiff` backward. The functions below ([`conv2d`],
 //! [`batch_norm_train`], [`batch_norm_relu_train`], [`batch_norm_join_train`],
-//! [`batch_norm_eval`], [`add_relu`], [`avg_pool2d_tiled`], [`adam_step`])
+//! their `_eval` counterparts, [`add_relu`], [`avg_pool2d_tiled`],
+//! [`adam_step`])
 //! use them on the flex device (f32, ungrouped convolutions) and Burn's stock
 //! operations everywhere else, so callers need not care which device they
 //! run on. The tests check values and gradients against the stock
@@ -102,6 +103,44 @@ pub trait FastLayers: Backend {
         epsilon: f64,
     ) -> FloatTensor<Self> {
         Self::batch_norm(x, gamma, beta, mean, variance, epsilon)
+    }
+
+    /// `relu(BatchNorm(x))` with given statistics (evaluation mode).
+    fn batch_norm_relu_fast_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        stock::batch_norm_relu_eval::<Self>((x, gamma, beta, epsilon), (mean, variance))
+    }
+
+    /// A residual block's join, `relu(BatchNorm(x) + BatchNorm'(skip))`, with
+    /// given statistics (evaluation mode).
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_join_fast_eval(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        skip: FloatTensor<Self>,
+        skip_gamma: FloatTensor<Self>,
+        skip_beta: FloatTensor<Self>,
+        skip_mean: FloatTensor<Self>,
+        skip_variance: FloatTensor<Self>,
+        skip_epsilon: f64,
+    ) -> FloatTensor<Self> {
+        stock::batch_norm_join_eval::<Self>(
+            ((x, gamma, beta, epsilon), (mean, variance)),
+            (
+                (skip, skip_gamma, skip_beta, skip_epsilon),
+                (skip_mean, skip_variance),
+            ),
+        )
     }
 
     /// `relu(BatchNorm(x))` with batch statistics: the output and the batch's
@@ -382,25 +421,79 @@ pub fn batch_norm_join_train<const D: usize>(
     )
 }
 
-/// BatchNorm in evaluation mode, as `burn::tensor::module::batch_norm`.
-pub fn batch_norm_eval<const D: usize>(
-    x: Tensor<D>,
-    gamma: Tensor<1>,
-    beta: Tensor<1>,
-    mean: Tensor<1>,
-    variance: Tensor<1>,
-    epsilon: f64,
-) -> Tensor<D> {
-    if !accelerated(&x.device(), x.dtype()) {
-        return burn::tensor::module::batch_norm(x, gamma, beta, mean, variance, epsilon);
+impl<const D: usize> NormInput<D> {
+    /// Burn's own evaluation-mode BatchNorm with `running` statistics.
+    fn stock_eval(self, running: BatchStats) -> Tensor<D> {
+        burn::tensor::module::batch_norm(
+            self.x,
+            self.gamma,
+            self.beta,
+            running.mean,
+            running.variance,
+            self.epsilon,
+        )
     }
+}
+
+impl BatchStats {
+    fn into_dispatch(self) -> (DispatchTensor, DispatchTensor) {
+        (self.mean.into_dispatch(), self.variance.into_dispatch())
+    }
+}
+
+/// BatchNorm in evaluation mode, with the `running` statistics, as
+/// `burn::tensor::module::batch_norm`.
+pub fn batch_norm_eval<const D: usize>(input: NormInput<D>, running: BatchStats) -> Tensor<D> {
+    if !input.accelerated() {
+        return input.stock_eval(running);
+    }
+    let (x, gamma, beta, epsilon) = input.into_dispatch();
+    let (mean, variance) = running.into_dispatch();
     Tensor::from_dispatch(Dispatch::batch_norm_fast_eval(
-        x.into_dispatch(),
-        gamma.into_dispatch(),
-        beta.into_dispatch(),
-        mean.into_dispatch(),
-        variance.into_dispatch(),
+        x, gamma, beta, mean, variance, epsilon,
+    ))
+}
+
+/// `relu(BatchNorm(x))` in evaluation mode, in one pass over the data.
+pub fn batch_norm_relu_eval<const D: usize>(input: NormInput<D>, running: BatchStats) -> Tensor<D> {
+    if !input.accelerated() {
+        return burn::tensor::activation::relu(input.stock_eval(running));
+    }
+    let (x, gamma, beta, epsilon) = input.into_dispatch();
+    let (mean, variance) = running.into_dispatch();
+    Tensor::from_dispatch(Dispatch::batch_norm_relu_fast_eval(
+        x, gamma, beta, mean, variance, epsilon,
+    ))
+}
+
+/// A residual block's join in evaluation mode, `relu(BatchNorm(x) +
+/// BatchNorm'(skip))` with each one's running statistics, in one pass over
+/// the data.
+pub fn batch_norm_join_eval<const D: usize>(
+    (input, running): (NormInput<D>, BatchStats),
+    (skip, skip_running): (NormInput<D>, BatchStats),
+) -> Tensor<D> {
+    let fused = input.accelerated() && skip.accelerated() && input.x.dims() == skip.x.dims();
+    if !fused {
+        return add_relu(input.stock_eval(running), skip.stock_eval(skip_running));
+    }
+    let (x, gamma, beta, epsilon) = input.into_dispatch();
+    let (mean, variance) = running.into_dispatch();
+    let (skip, skip_gamma, skip_beta, skip_epsilon) = skip.into_dispatch();
+    let (skip_mean, skip_variance) = skip_running.into_dispatch();
+    Tensor::from_dispatch(Dispatch::batch_norm_join_fast_eval(
+        x,
+        gamma,
+        beta,
+        mean,
+        variance,
         epsilon,
+        skip,
+        skip_gamma,
+        skip_beta,
+        skip_mean,
+        skip_variance,
+        skip_epsilon,
     ))
 }
 

@@ -207,3 +207,17 @@ pub(crate) fn adam_step<B: Backend>(
     );
     (param, moment_1, moment_2)
 }
+
+pub(crate) fn batch_norm_relu_eval<B: Backend>(norm: Norm<B>, stats: Stats<B>) -> FloatTensor<B> {
+    B::relu(normalised::<B>(norm, stats))
+}
+
+pub(crate) fn batch_norm_join_eval<B: Backend>(
+    (norm, stats): (Norm<B>, Stats<B>),
+    (skip_norm, skip_stats): (Norm<B>, Stats<B>),
+) -> FloatTensor<B> {
+    add_relu::<B>(
+        normalised::<B>(norm, stats),
+        normalised::<B>(skip_norm, skip_stats),
+    )
+}

@@ -378,23 +378,49 @@ fn batch_norm_statistics_are_those_of_the_batch() {
     assert!((variance[0] - 1.25).abs() < 1e-6 && variance[1] == 0.0);
 }
 
+/// Evaluation mode, plain and fused with a ReLU or a join, against Burn's
+/// `batch_norm`, on flex with and without autodiff.
 #[test]
 fn batch_norm_eval_matches_stock_on_both_devices() {
     for device in [Device::flex(), device()] {
-        let shape = [3, 4, 5, 2];
-        let x = values(shape, 9.0).to_device(&device);
-        let [gamma, beta, mean] = [10.0, 11.0, 12.0].map(|s| values([4], s).to_device(&device));
-        let variance = values([4], 13.0).abs().to_device(&device);
-        let fast = crate::batch_norm_eval(
-            x.clone(),
-            gamma.clone(),
-            beta.clone(),
-            mean.clone(),
-            variance.clone(),
-            1e-5,
+        let on = |t: Tensor<1>| Tensor::<1>::from_data(t.into_data(), &device);
+        // A BatchNorm's input, parameters and running statistics.
+        let norm = |seed: f32| {
+            let shape = [3, 4, 5, 2];
+            let input = NormInput {
+                x: Tensor::<4>::from_data(values(shape, seed).into_data(), &device),
+                gamma: on(values([4], seed + 1.0)),
+                beta: on(values([4], seed + 2.0)),
+                epsilon: 1e-5,
+            };
+            let running = BatchStats {
+                mean: on(values([4], seed + 3.0)),
+                variance: on(values([4], seed + 4.0).abs()),
+            };
+            (input, running)
+        };
+        let stock = |(input, running): (NormInput<4>, BatchStats)| {
+            burn::tensor::module::batch_norm(
+                input.x,
+                input.gamma,
+                input.beta,
+                running.mean,
+                running.variance,
+                input.epsilon,
+            )
+        };
+        let (a, b) = (9.0, 19.0);
+        let (input, running) = norm(a);
+        assert_close(
+            "eval",
+            crate::batch_norm_eval(input, running),
+            stock(norm(a)),
         );
-        let stock = burn::tensor::module::batch_norm(x, gamma, beta, mean, variance, 1e-5);
-        assert_close("eval output", fast, stock);
+        let (input, running) = norm(a);
+        let fused = crate::batch_norm_relu_eval(input, running);
+        assert_close("eval + relu", fused, relu(stock(norm(a))));
+        let fused = crate::batch_norm_join_eval(norm(a), norm(b));
+        assert_close("eval join", fused, relu(stock(norm(a)) + stock(norm(b))));
     }
 }
 

@@ -8,7 +8,6 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::AvgPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 /// `Conv2d::forward`.
 pub fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
@@ -39,10 +38,11 @@ pub fn norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     output
 }
 
-/// `relu(norm(layer, x))`, in one pass when training.
+/// `relu(norm(layer, x))`, in one pass.
 pub fn norm_relu<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
-    if !trains(layer, &x.device()) {
-        return relu(frozen(layer, x));
+    let device = x.device();
+    if !trains(layer, &device) {
+        return kernels::batch_norm_relu_eval(input(layer, x), running(layer, &device));
     }
     let (output, stats) = kernels::batch_norm_relu_train(input(layer, x));
     keep_running(layer, stats);
@@ -50,7 +50,7 @@ pub fn norm_relu<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
 }
 
 /// `relu(norm(layer, x) + norm(skip_layer, skip))`, where a residual block
-/// rejoins its normalised shortcut; in one pass when training.
+/// rejoins its normalised shortcut; in one pass.
 pub fn norm_join<const D: usize>(
     layer: &BatchNorm,
     x: Tensor<D>,
@@ -58,14 +58,21 @@ pub fn norm_join<const D: usize>(
     skip: Tensor<D>,
 ) -> Tensor<D> {
     let device = x.device();
-    if !(trains(layer, &device) && trains(skip_layer, &device)) {
-        return kernels::add_relu(norm(layer, x), norm(skip_layer, skip));
+    match (trains(layer, &device), trains(skip_layer, &device)) {
+        (true, true) => {
+            let (output, [stats, skip_stats]) =
+                kernels::batch_norm_join_train(input(layer, x), input(skip_layer, skip));
+            keep_running(layer, stats);
+            keep_running(skip_layer, skip_stats);
+            output
+        }
+        (false, false) => kernels::batch_norm_join_eval(
+            (input(layer, x), running(layer, &device)),
+            (input(skip_layer, skip), running(skip_layer, &device)),
+        ),
+        // One frozen, one training: not these networks, but still correct.
+        _ => kernels::add_relu(norm(layer, x), norm(skip_layer, skip)),
     }
-    let (output, [stats, skip_stats]) =
-        kernels::batch_norm_join_train(input(layer, x), input(skip_layer, skip));
-    keep_running(layer, stats);
-    keep_running(skip_layer, skip_stats);
-    output
 }
 
 /// Whether `layer` normalises with the batch's statistics, as
@@ -77,14 +84,15 @@ fn trains(layer: &BatchNorm, device: &Device) -> bool {
 /// BatchNorm with the running statistics.
 fn frozen<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
-    kernels::batch_norm_eval(
-        x,
-        layer.gamma.val(),
-        layer.beta.val(),
-        layer.running_mean.value().to_device(&device),
-        layer.running_var.value().to_device(&device),
-        layer.epsilon,
-    )
+    kernels::batch_norm_eval(input(layer, x), running(layer, &device))
+}
+
+/// The running statistics, on `device`.
+fn running(layer: &BatchNorm, device: &Device) -> kernels::BatchStats {
+    kernels::BatchStats {
+        mean: layer.running_mean.value().to_device(device),
+        variance: layer.running_var.value().to_device(device),
+    }
 }
 
 fn input<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> kernels::NormInput<D> {
@@ -133,6 +141,7 @@ mod tests {
     use burn::nn::BatchNormConfig;
     use burn::nn::conv::Conv2dConfig;
     use burn::nn::pool::AvgPool2dConfig;
+    use burn::tensor::activation::relu;
     use burn::tensor::{Distribution, Tolerance};
 
     fn device() -> Device {
