@@ -96,12 +96,7 @@ impl FastLayers for Flex {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        if x.dtype() != DType::F32 {
-            return stock::batch_norm::<Self>(x, gamma, beta, epsilon);
-        }
-        let input = NormArgs::new(x, gamma, beta, epsilon);
-        let (output, [[mean, variance]]) = batch_norms::<1, false>([input]);
-        (output, mean, variance)
+        one_norm::<false>(x, gamma, beta, epsilon)
     }
 
     fn batch_norm_relu_fast(
@@ -110,12 +105,7 @@ impl FastLayers for Flex {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        if x.dtype() != DType::F32 {
-            return stock::batch_norm_relu::<Self>(x, gamma, beta, epsilon);
-        }
-        let input = NormArgs::new(x, gamma, beta, epsilon);
-        let (output, [[mean, variance]]) = batch_norms::<1, true>([input]);
-        (output, mean, variance)
+        one_norm::<true>(x, gamma, beta, epsilon)
     }
 
     fn batch_norm_join_fast(
@@ -157,10 +147,7 @@ impl FastLayers for Flex {
         variance: FloatTensor<Self>,
         epsilon: f64,
     ) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 {
-            return Flex::batch_norm(x, gamma, beta, mean, variance, epsilon);
-        }
-        frozen_norms::<1, false>([SavedArgs::new((x, gamma, beta, epsilon), mean, variance)])
+        one_frozen::<false>((x, gamma, beta, epsilon), (mean, variance))
     }
 
     fn batch_norm_relu_fast_eval(
@@ -171,13 +158,7 @@ impl FastLayers for Flex {
         variance: FloatTensor<Self>,
         epsilon: f64,
     ) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 {
-            return stock::batch_norm_relu_eval::<Self>(
-                (x, gamma, beta, epsilon),
-                (mean, variance),
-            );
-        }
-        frozen_norms::<1, true>([SavedArgs::new((x, gamma, beta, epsilon), mean, variance)])
+        one_frozen::<true>((x, gamma, beta, epsilon), (mean, variance))
     }
 
     fn batch_norm_join_fast_eval(
@@ -259,20 +240,7 @@ impl FastLayers for Flex {
         epsilon: f64,
         output_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        if x.dtype() != DType::F32 {
-            return stock::batch_norm_backward::<Self>(
-                x,
-                gamma,
-                mean,
-                variance,
-                epsilon,
-                output_grad,
-            );
-        }
-        let input = SavedArgs::new((x, gamma, beta, epsilon), mean, variance);
-        let [[x_grad, gamma_grad, beta_grad]] =
-            batch_norms_backward::<1, false>([input], output_grad);
-        (x_grad, gamma_grad, beta_grad)
+        one_norm_backward::<false>((x, gamma, beta, epsilon), (mean, variance), output_grad)
     }
 
     fn batch_norm_relu_fast_backward(
@@ -284,17 +252,7 @@ impl FastLayers for Flex {
         epsilon: f64,
         output_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        if x.dtype() != DType::F32 {
-            return stock::batch_norm_relu_backward::<Self>(
-                (x, gamma, beta, epsilon),
-                (mean, variance),
-                output_grad,
-            );
-        }
-        let input = SavedArgs::new((x, gamma, beta, epsilon), mean, variance);
-        let [[x_grad, gamma_grad, beta_grad]] =
-            batch_norms_backward::<1, true>([input], output_grad);
-        (x_grad, gamma_grad, beta_grad)
+        one_norm_backward::<true>((x, gamma, beta, epsilon), (mean, variance), output_grad)
     }
 
     fn batch_norm_join_fast_backward(
@@ -399,6 +357,59 @@ fn adam([param, grad, moment_1, moment_2]: [&[f32]; 4], step: AdamStep) -> [Vec<
     };
     // SAFETY: every value of each chunk is written, in each output.
     unsafe { par_fill_n(param.len(), ELEMENTWISE_CHUNK, 1, || (), fill) }
+}
+
+/// One BatchNorm with batch statistics, through a ReLU if `RELU`: the
+/// output, mean and variance; Burn's stock operations for other dtypes.
+fn one_norm<const RELU: bool>(
+    x: FlexTensor,
+    gamma: FlexTensor,
+    beta: FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    if x.dtype() != DType::F32 {
+        let stock = if RELU {
+            stock::batch_norm_relu::<Flex>
+        } else {
+            stock::batch_norm::<Flex>
+        };
+        return stock(x, gamma, beta, epsilon);
+    }
+    let input = NormArgs::new(x, gamma, beta, epsilon);
+    let (output, [[mean, variance]]) = batch_norms::<1, RELU>([input]);
+    (output, mean, variance)
+}
+
+/// One BatchNorm with given statistics, through a ReLU if `RELU`.
+fn one_frozen<const RELU: bool>(norm: stock::Norm<Flex>, stats: stock::Stats<Flex>) -> FlexTensor {
+    if norm.0.dtype() != DType::F32 {
+        let stock = if RELU {
+            stock::batch_norm_relu_eval::<Flex>
+        } else {
+            stock::batch_norm_eval::<Flex>
+        };
+        return stock(norm, stats);
+    }
+    frozen_norms::<1, RELU>([SavedArgs::new(norm, stats.0, stats.1)])
+}
+
+/// The gradients of [`one_norm`]'s input, gamma and beta.
+fn one_norm_backward<const RELU: bool>(
+    norm: stock::Norm<Flex>,
+    (mean, variance): stock::Stats<Flex>,
+    output_grad: FlexTensor,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    if norm.0.dtype() != DType::F32 {
+        let stock = if RELU {
+            stock::batch_norm_relu_backward::<Flex>
+        } else {
+            stock::norm_backward::<Flex>
+        };
+        return stock(norm, (mean, variance), output_grad);
+    }
+    let input = SavedArgs::new(norm, mean, variance);
+    let [[x_grad, gamma_grad, beta_grad]] = batch_norms_backward::<1, RELU>([input], output_grad);
+    (x_grad, gamma_grad, beta_grad)
 }
 
 /// A BatchNorm's input and parameters, contiguous.

@@ -113,9 +113,9 @@ pub(crate) fn batch_norm_join<B: Backend>(
     (output, mean, variance, skip_mean, skip_variance)
 }
 
-/// BatchNorm's output with the batch statistics of its forward (the
-/// evaluation formula gives the training output again).
-fn normalised<B: Backend>(
+/// BatchNorm with given statistics: the evaluation formula (which, with the
+/// batch statistics of a forward, gives its output again).
+pub(crate) fn batch_norm_eval<B: Backend>(
     (x, gamma, beta, epsilon): Norm<B>,
     (mean, variance): Stats<B>,
 ) -> FloatTensor<B> {
@@ -127,7 +127,7 @@ fn through_relu<B: Backend>(pre: FloatTensor<B>, output_grad: FloatTensor<B>) ->
     B::relu_backward(B::relu(pre), output_grad)
 }
 
-fn norm_backward<B: Backend>(
+pub(crate) fn norm_backward<B: Backend>(
     (x, gamma, _, epsilon): Norm<B>,
     (mean, variance): Stats<B>,
     grad: FloatTensor<B>,
@@ -140,7 +140,7 @@ pub(crate) fn batch_norm_relu_backward<B: Backend>(
     stats: Stats<B>,
     output_grad: FloatTensor<B>,
 ) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
-    let pre = normalised::<B>(norm.clone(), stats.clone());
+    let pre = batch_norm_eval::<B>(norm.clone(), stats.clone());
     norm_backward::<B>(norm, stats, through_relu::<B>(pre, output_grad))
 }
 
@@ -158,8 +158,8 @@ pub(crate) fn batch_norm_join_backward<B: Backend>(
     FloatTensor<B>,
 ) {
     let pre = B::float_add(
-        normalised::<B>(norm.clone(), stats.clone()),
-        normalised::<B>(skip_norm.clone(), skip_stats.clone()),
+        batch_norm_eval::<B>(norm.clone(), stats.clone()),
+        batch_norm_eval::<B>(skip_norm.clone(), skip_stats.clone()),
     );
     let grad = through_relu::<B>(pre, output_grad);
     let (x_grad, gamma_grad, beta_grad) = norm_backward::<B>(norm, stats, grad.clone());
@@ -209,7 +209,7 @@ pub(crate) fn adam_step<B: Backend>(
 }
 
 pub(crate) fn batch_norm_relu_eval<B: Backend>(norm: Norm<B>, stats: Stats<B>) -> FloatTensor<B> {
-    B::relu(normalised::<B>(norm, stats))
+    B::relu(batch_norm_eval::<B>(norm, stats))
 }
 
 pub(crate) fn batch_norm_join_eval<B: Backend>(
@@ -217,7 +217,7 @@ pub(crate) fn batch_norm_join_eval<B: Backend>(
     (skip_norm, skip_stats): (Norm<B>, Stats<B>),
 ) -> FloatTensor<B> {
     add_relu::<B>(
-        normalised::<B>(norm, stats),
-        normalised::<B>(skip_norm, skip_stats),
+        batch_norm_eval::<B>(norm, stats),
+        batch_norm_eval::<B>(skip_norm, skip_stats),
     )
 }
