@@ -1,9 +1,11 @@
-//! Bytes to pixels: any BMP or PNG, to a 28x28 image in the ink convention.
+//! Bytes to pixels: any BMP or PNG, to an image in the ink convention, at
+//! its own size or as a 28x28 data-set image.
 
 use image::imageops::FilterType;
 use image::{ImageReader, Limits};
 use std::io::Cursor;
 
+use crate::normalise::InkImage;
 use crate::{PIXELS, SIDE};
 
 /// A decoded image and whether it had to be resized to 28x28.
@@ -21,10 +23,11 @@ pub struct Decoded {
 const MAX_SIDE: u32 = 4096;
 
 /// Decodes BMP (1-bit palette like the course files, 8-bit grey, RGB) or PNG
-/// bytes. Colour is converted to grey, transparency is composed over white,
-/// then the grey level is turned into ink: black ink on white paper gives
-/// ink = 1.0 on 0.0. Any bytes give an image or an error, never a panic.
-pub fn decode_image(bytes: &[u8]) -> Result<Decoded, String> {
+/// bytes at their own size. Colour is converted to grey, transparency is
+/// composed over white, then the grey level is turned into ink: black ink on
+/// white paper gives ink = 1.0 on 0.0. Any bytes give an image or an error,
+/// never a panic.
+pub fn decode_ink(bytes: &[u8]) -> Result<InkImage, String> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
@@ -41,19 +44,43 @@ pub fn decode_image(bytes: &[u8]) -> Result<Decoded, String> {
         return Err("image has no pixels".to_string());
     }
     let grey_alpha = picture.to_luma_alpha8();
-    let mut grey = image::GrayImage::new(grey_alpha.width(), grey_alpha.height());
-    for (dst, src) in grey.pixels_mut().zip(grey_alpha.pixels()) {
-        let [value, alpha] = src.0;
-        let on_white = (value as u32 * alpha as u32 + 255 * (255 - alpha as u32)) / 255;
-        dst.0 = [on_white as u8];
-    }
-    let resized = grey.width() != SIDE as u32 || grey.height() != SIDE as u32;
-    if resized {
-        grey = image::imageops::resize(&grey, SIDE as u32, SIDE as u32, FilterType::Triangle);
-    }
-    let image: Vec<f32> = grey.pixels().map(|p| 1.0 - p.0[0] as f32 / 255.0).collect();
+    let pixels = grey_alpha
+        .pixels()
+        .map(|p| {
+            let [value, alpha] = p.0;
+            let on_white = (value as u32 * alpha as u32 + 255 * (255 - alpha as u32)) / 255;
+            1.0 - on_white as f32 / 255.0
+        })
+        .collect();
+    Ok(InkImage {
+        width: grey_alpha.width() as usize,
+        height: grey_alpha.height() as usize,
+        pixels,
+    })
+}
+
+/// Decodes like [`decode_ink`], then resizes to 28x28 when the file has
+/// another size (the data folders' documented policy).
+pub fn decode_image(bytes: &[u8]) -> Result<Decoded, String> {
+    let ink = decode_ink(bytes)?;
+    let resized = ink.width != SIDE || ink.height != SIDE;
+    let image = if resized {
+        resize_to_side(&ink)
+    } else {
+        ink.pixels
+    };
     debug_assert_eq!(image.len(), PIXELS);
     Ok(Decoded { image, resized })
+}
+
+/// The whole picture squeezed to 28x28, as the files of another size always
+/// were (unlike [`crate::normalise`], which crops to the ink).
+fn resize_to_side(ink: &InkImage) -> Vec<f32> {
+    let paper: Vec<u8> = ink.pixels.iter().map(|&v| 255 - (v * 255.0).round() as u8).collect();
+    let grey = image::GrayImage::from_raw(ink.width as u32, ink.height as u32, paper)
+        .expect("width * height grey values");
+    let small = image::imageops::resize(&grey, SIDE as u32, SIDE as u32, FilterType::Triangle);
+    small.pixels().map(|p| 1.0 - p.0[0] as f32 / 255.0).collect()
 }
 
 #[cfg(test)]
@@ -83,6 +110,16 @@ mod tests {
         assert!(d.resized);
         assert_eq!(d.image.len(), PIXELS);
         assert!(d.image.iter().all(|&v| v > 0.99));
+    }
+
+    #[test]
+    fn decode_ink_keeps_the_picture_size() {
+        let mut g = image::GrayImage::from_pixel(300, 200, image::Luma([255]));
+        g.put_pixel(299, 199, image::Luma([0]));
+        let ink = decode_ink(&png_bytes(g.into())).unwrap();
+        assert_eq!((ink.width, ink.height), (300, 200));
+        assert_eq!(ink.pixels[199 * 300 + 299], 1.0);
+        assert_eq!(ink.pixels.iter().filter(|&&v| v > 0.0).count(), 1);
     }
 
     #[test]

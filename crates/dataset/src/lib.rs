@@ -32,6 +32,7 @@ pub mod bmp;
 mod decode;
 mod error;
 mod folder;
+pub mod normalise;
 pub mod sheet;
 pub mod synth;
 
@@ -40,9 +41,10 @@ pub use augment::{
 };
 pub use batcher::{Hanzi12Batch, Hanzi12Batcher, PixelConvention};
 pub use bmp::encode_bmp_1bit;
-pub use decode::{Decoded, decode_image};
+pub use decode::{Decoded, decode_image, decode_ink};
 pub use error::DataError;
 pub use folder::{DEFAULT_VALID_RATIO, Hanzi12, is_image_path};
+pub use normalise::{Centre, InkImage, NormaliseConfig, normalise};
 pub use sheet::contact_sheet;
 pub use synth::{SynthConfig, SyntheticHanzi12};
 
