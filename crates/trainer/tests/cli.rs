@@ -507,6 +507,13 @@ fn with_no_data_the_main_job_trains_on_synthetic_handwriting() {
     assert!(stderr.contains("built-in synthetic images"), "{stderr}");
     assert!(stderr.contains("--data"), "{stderr}");
     assert!(tmp.path().join("run/model.bpk").is_file());
+
+    // `eval` resolves --data as training does; stdout stays pure JSON.
+    let out = run(&["eval", "--checkpoint", "run", "--json"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("built-in synthetic images"));
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["n"], 12 * 620);
 }
 
 #[test]
