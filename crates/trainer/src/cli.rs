@@ -44,7 +44,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write the built-in synthetic handwriting in the course layout.
     Synth(SynthArgs),
-    /// Draw real and synthetic samples of each class side by side.
+    /// Draw real and synthetic samples of each class side by side (real ones
+    /// from --data, else data/train; without either, synthetic ones only).
     Sheet(SheetArgs),
     /// Measure training, inference and data-pipeline throughput and memory.
     Bench(BenchArgs),
@@ -259,7 +260,7 @@ pub struct SheetArgs {
     /// PNG file to write.
     #[arg(long)]
     pub out: PathBuf,
-    /// Real images shown beside the synthetic ones: --data DIR, else data/train if present, else none.
+    // Real images beside the synthetic ones: only real data, never the synthetic fallback.
     #[command(flatten)]
     pub data: DataArgs,
     #[arg(long, default_value_t = 8)]
@@ -281,7 +282,7 @@ pub struct BenchArgs {
     /// Timed training steps (after 3 warm-up steps).
     #[arg(long, default_value_t = 20)]
     pub steps: usize,
-    /// Images for the data-pipeline figure.
+    // Images for the data-pipeline figure.
     #[command(flatten)]
     pub data: DataArgs,
     /// One JSON object per line per model.
@@ -307,7 +308,7 @@ pub struct ScratchArgs {
     /// sine, mlp or cnn.
     #[arg(long, value_enum, default_value_t = ScratchTask::Cnn)]
     pub task: ScratchTask,
-    /// For mlp and cnn.
+    // For mlp and cnn.
     #[command(flatten)]
     pub data: DataArgs,
     #[arg(long, help = per_task("Epochs", |s| s.epochs.to_string()))]
