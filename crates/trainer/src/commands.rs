@@ -72,7 +72,9 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     let trained = infer::Trained::load(&args.checkpoint, args.backend)?;
     let data = args.data.load(SYNTH_SEED, data::SYNTH_PER_CLASS)?;
     let evaluation = infer::evaluate(&trained, &data);
-    let out = args.out.unwrap_or_else(|| args.checkpoint.join("eval"));
+    let out = args
+        .out
+        .unwrap_or_else(|| RunDir::new(&args.checkpoint).eval_figures());
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     infer::save_png(&evaluation.confusion_png(), &out.join("confusion.png"))?;
     infer::save_png(&evaluation.mistakes_png(120), &out.join("mistakes.png"))?;

@@ -8,6 +8,7 @@
 //! <run>/model.bpk            the best model by validation loss
 //! <run>/checkpoint/<kind>-<epoch>.bpk   Burn's checkpoints (model, optim, scheduler)
 //! <run>/lock                 held by the process that writes the run
+//! <run>/eval/                `eval`'s figures (confusion.png, mistakes.png)
 //! ```
 //!
 //! Burn's own logger adds `experiment.log` and per-epoch metric folders.
@@ -92,6 +93,11 @@ impl RunDir {
     /// The best model by validation loss: what `predict` and `eval` load.
     pub fn model(&self) -> PathBuf {
         self.dir.join("model.bpk")
+    }
+
+    /// Where `eval` draws its figures unless told otherwise.
+    pub fn eval_figures(&self) -> PathBuf {
+        self.dir.join("eval")
     }
 
     fn checkpoints(&self) -> PathBuf {
