@@ -28,6 +28,7 @@
 mod autodiff;
 mod flex;
 mod stock;
+pub mod subnormal;
 
 use burn::backend::{
     Backend, Dispatch, DispatchTensor, backend_extension, ops::ConvOptions, tensor::FloatTensor,

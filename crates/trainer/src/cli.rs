@@ -291,12 +291,19 @@ pub struct BenchArgs {
     /// Instead: time each layer of cnn_res alone, forward and forward + backward.
     #[arg(long)]
     pub layers: bool,
+    /// Instead: time training steps from this run's trained weights on real
+    /// batches beside fresh weights, with subnormal floats kept and flushed.
+    #[arg(long, value_name = "RUN")]
+    pub trained: Option<PathBuf>,
+    /// Turns of each way with --trained (each turn: --steps steps).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
 }
 
 impl BenchArgs {
     pub fn check(&self) -> Result<()> {
-        if self.batch == 0 || self.steps == 0 {
-            bail!("--batch and --steps must be at least 1");
+        if self.batch == 0 || self.steps == 0 || self.rounds == 0 {
+            bail!("--batch, --steps and --rounds must be at least 1");
         }
         Ok(())
     }

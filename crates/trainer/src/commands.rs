@@ -11,7 +11,7 @@ use crate::cli::{
 };
 use crate::data::{self, SYNTH_SEED};
 use crate::run_dir::RunDir;
-use crate::{atomic, bench, infer, scratch, train};
+use crate::{atomic, bench, infer, scratch, stretch, train};
 
 /// Synthetic images per class for `bench` when there is no real data.
 const BENCH_SYNTH_PER_CLASS: usize = 100;
@@ -147,6 +147,9 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
         return Ok(());
     }
     let data = args.data.load(SYNTH_SEED, BENCH_SYNTH_PER_CLASS)?;
+    if let Some(run) = &args.trained {
+        return run_trained_stretch(&args, run, &data);
+    }
     for f in bench::bench(&args.model, args.backend, args.batch, args.steps, &data)? {
         if args.json {
             println!("{}", serde_json::to_string(&f)?);
@@ -175,4 +178,27 @@ pub fn run_bench(args: BenchArgs) -> Result<()> {
 
 pub fn run_scratch(args: ScratchArgs) -> Result<()> {
     scratch::run(&args.scratch()?, args.f64)
+}
+
+/// `bench --trained RUN`.
+fn run_trained_stretch(args: &BenchArgs, run: &Path, data: &Hanzi12) -> Result<()> {
+    let f = stretch::trained_stretch(run, args.backend, data, args.batch, args.steps, args.rounds)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&f)?);
+    } else {
+        println!(
+            "{} on {}: train img/s at batch {}: fresh weights {:.0} (subnormals flushed: {:.0}), weights and Adam state of epoch {} {:.0} (flushed: {:.0}); subnormal: {:.3} % of its gradients, {:.3} % of Adam's moments",
+            f.model,
+            args.backend,
+            f.batch,
+            f.fresh_img_per_s,
+            f.fresh_flushed_img_per_s,
+            f.epoch,
+            f.trained_img_per_s,
+            f.trained_flushed_img_per_s,
+            100.0 * f.trained_subnormal_gradients,
+            100.0 * f.trained_subnormal_moments
+        );
+    }
+    Ok(())
 }

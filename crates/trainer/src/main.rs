@@ -13,6 +13,7 @@ mod optim;
 mod progress;
 mod run_dir;
 mod scratch;
+mod stretch;
 mod study;
 mod train;
 
@@ -41,8 +42,20 @@ fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
+/// Treats subnormal floats as zero on every thread (see `kernels::subnormal`):
+/// in a trained `cnn_res`, a quarter of Adam's moment values decay into the
+/// subnormal range (the weights of inputs that are always zero), and each
+/// step then ran them through the CPU's slow path. `HANZI12_KEEP_SUBNORMALS=1`
+/// keeps IEEE arithmetic, to measure the difference (`bench --trained`).
+fn flush_subnormals() {
+    if std::env::var_os("HANZI12_KEEP_SUBNORMALS").is_none() {
+        kernels::subnormal::flush_subnormals(true);
+    }
+}
+
 fn main() -> ExitCode {
     keep_freed_memory();
+    flush_subnormals();
     report_panics_in_one_line();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Train(cli.train)) {
