@@ -8,7 +8,6 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn::backend::{Dispatch, DispatchTensor};
 use burn::tensor::activation::relu;
 
-use crate::flex::{Isa, cap};
 use crate::{
     FastLayers, JoinPrimitive, JoinStats, NormInput, NormPrimitive, NormStats, accelerated,
     batch_norm_join_train, batch_norm_relu_train, batch_norm_train, conv2d,
@@ -460,99 +459,6 @@ fn adam_step_matches_stock_exactly() {
                 fused.into_data().try_to_vec::<f32>().unwrap(),
                 stock.into_data().try_to_vec::<f32>().unwrap()
             );
-        }
-    }
-}
-
-/// Every kernel's outputs at one instruction-set level: the convolution's
-/// forward and gradients, BatchNorm + ReLU and the join with their
-/// gradients, pooling, add + ReLU and Adam.
-fn kernel_outputs() -> Vec<Vec<f32>> {
-    let flat = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
-    let mut outputs = Vec::new();
-    let options = ConvOptions::new_with_padding([1, 1], [(1, 1), (1, 1)], [1, 1], 1);
-    let x = values([3, 4, 9, 7], 1.0).require_grad();
-    let w = values([5, 4, 3, 3], 2.0).mul_scalar(0.2).require_grad();
-    let out = conv2d(x.clone(), w.clone(), None, options);
-    let grads = (out.clone() * values(out.dims(), 4.0)).sum().backward();
-    outputs.extend([
-        flat(out),
-        flat(x.grad(&grads).unwrap()),
-        flat(w.grad(&grads).unwrap()),
-    ]);
-    let shape = [5, 3, 7, 9];
-    let (input, skip) = (norm_input(shape, 5.0), norm_input(shape, 8.0));
-    let (x, skip_x) = (input.x.clone(), skip.x.clone());
-    let (relu_out, _) = batch_norm_relu_train(norm_input(shape, 11.0));
-    let (join_out, _) = batch_norm_join_train(input, skip);
-    let grads = ((relu_out.clone() + join_out.clone()) * values(shape, 3.0))
-        .sum()
-        .backward();
-    outputs.extend([relu_out, join_out].map(flat));
-    outputs.extend([x.grad(&grads).unwrap(), skip_x.grad(&grads).unwrap()].map(flat));
-    let pooled = crate::avg_pool2d_tiled(values([2, 3, 8, 12], 17.0), [4, 3]);
-    outputs.push(flat(pooled));
-    let sum = crate::add_relu(values([3, 4, 5, 6], 14.0), values([3, 4, 5, 6], 15.0).neg());
-    outputs.push(flat(sum));
-    let flex =
-        |seed: f32| Tensor::<2>::from_data(values([37, 1000], seed).into_data(), &Device::flex());
-    let step = crate::AdamStep::new([0.9, 0.999, 1e-8], 3, 1e-3, Some(0.01));
-    let state = crate::adam_step(flex(1.0), flex(2.0), flex(3.0), flex(4.0).abs(), step);
-    outputs.extend(state.map(|t| t.into_data().try_to_vec::<f32>().unwrap()));
-    outputs
-}
-
-/// The loops compiled for AVX2 or AVX-512 (where this CPU has them) give
-/// the portable build's results to the bit.
-#[test]
-fn every_instruction_set_gives_the_same_bits() {
-    let levels = cap::available();
-    let portable = cap::at(Isa::Portable, kernel_outputs);
-    for &isa in &levels[1..] {
-        let wide = cap::at(isa, kernel_outputs);
-        for (k, (wide, portable)) in wide.iter().zip(&portable).enumerate() {
-            let same = wide
-                .iter()
-                .zip(portable)
-                .all(|(a, b)| a.to_bits() == b.to_bits());
-            assert!(same, "{isa:?}: output {k} differs from the portable build");
-        }
-    }
-}
-
-/// At each level this CPU runs, the kernels match Burn's stock operations.
-#[test]
-fn every_instruction_set_matches_stock() {
-    for isa in cap::available() {
-        cap::at(isa, || {
-            check_conv(
-                [2, 3, 11, 10],
-                [4, 3, 3, 2],
-                true,
-                ConvOptions::new_with_padding([2, 3], [(2, 1), (0, 1)], [2, 1], 1),
-            );
-            check_batch_norm([5, 3, 7, 9]);
-            batch_norm_relu_matches_stock();
-            batch_norm_join_matches_stock();
-            add_relu_matches_stock();
-            tiled_average_pooling_matches_stock();
-            adam_step_matches_stock_exactly();
-        });
-    }
-}
-
-/// The levels the tests above run at include the widest this CPU has.
-#[test]
-fn the_tests_cover_the_detected_level() {
-    let levels = cap::available();
-    assert_eq!(levels.first(), Some(&Isa::Portable));
-    assert_eq!(levels.last(), Some(&Isa::detected()));
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::is_x86_feature_detected as has;
-        let avx512 = has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl");
-        if avx512 && has!("avx2") && has!("fma") {
-            assert_eq!(Isa::detected(), Isa::Avx512);
         }
     }
 }

@@ -7,7 +7,6 @@ use burn::backend::flex::{Flex, FlexTensor};
 use burn::tensor::DType;
 
 use super::parallel::{ELEMENTWISE_CHUNK, par_fill_n};
-use super::simd::vectorised;
 use super::storage::{contiguous, tensor, values};
 use crate::{AdamState, AdamStep, stock};
 
@@ -37,20 +36,18 @@ fn update([param, grad, moment_1, moment_2]: [&[f32]; 4], step: AdamStep) -> [Ve
         let at = index * ELEMENTWISE_CHUNK;
         let inputs = [param, grad, moment_1, moment_2].map(|v| &v[at..][..p_out.len()]);
         let [param, grad, moment_1, moment_2] = inputs;
-        vectorised!({
-            for i in 0..p_out.len() {
-                let g = match step.weight_decay {
-                    Some(penalty) => param[i] * penalty + grad[i],
-                    None => grad[i],
-                };
-                let m = moment_1[i] * step.beta_1 + g * (1.0 - step.beta_1);
-                let v = moment_2[i] * step.beta_2 + (g * g) * (1.0 - step.beta_2);
-                let update = (m * step.moment_scale) / (v.sqrt() + step.epsilon);
-                p_out[i].write(param[i] - update * step.learning_rate);
-                m_out[i].write(m);
-                v_out[i].write(v);
-            }
-        })
+        for i in 0..p_out.len() {
+            let g = match step.weight_decay {
+                Some(penalty) => param[i] * penalty + grad[i],
+                None => grad[i],
+            };
+            let m = moment_1[i] * step.beta_1 + g * (1.0 - step.beta_1);
+            let v = moment_2[i] * step.beta_2 + (g * g) * (1.0 - step.beta_2);
+            let update = (m * step.moment_scale) / (v.sqrt() + step.epsilon);
+            p_out[i].write(param[i] - update * step.learning_rate);
+            m_out[i].write(m);
+            v_out[i].write(v);
+        }
     };
     // SAFETY: every value of each chunk is written, in each output.
     unsafe { par_fill_n(param.len(), ELEMENTWISE_CHUNK, 1, || (), fill) }

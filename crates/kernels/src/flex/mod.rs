@@ -5,8 +5,7 @@
 //! Work is split across rayon's pool (the one flex uses) by image for the
 //! convolution and by channel or plane for BatchNorm; sums over a plane run in
 //! eight f32 lanes (vectorised by the compiler) and add up across planes in
-//! f64, so a channel of 50,000 values keeps its precision. Each task's loops
-//! run compiled for the widest vectors the CPU has (`simd`).
+//! f64, so a channel of 50,000 values keeps its precision.
 
 mod adam;
 mod conv;
@@ -15,13 +14,9 @@ mod lanes;
 mod norm;
 mod parallel;
 mod pool;
-mod simd;
 mod storage;
 
 use burn::backend::flex::{Flex, FlexTensor};
-
-#[cfg(test)]
-pub(crate) use simd::{Isa, cap};
 
 use crate::{
     Activation, AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, FastLayers,

@@ -91,7 +91,6 @@ impl<const N: usize> Starts<N> {
 
 /// `chunk` with each run of `run` values set to `value(run index)`, as
 /// initialised memory.
-#[inline(always)]
 pub(super) fn write_runs(
     chunk: &mut [MaybeUninit<f32>],
     run: usize,

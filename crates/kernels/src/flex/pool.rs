@@ -7,7 +7,6 @@ use burn::backend::flex::{Flex, FlexTensor};
 use burn::tensor::{DType, Shape};
 
 use super::parallel::{par_fill, planes_per_task, write_runs};
-use super::simd::vectorised;
 use super::storage::{contiguous, tensor, values};
 use crate::stock;
 
@@ -86,19 +85,17 @@ impl Tiles {
         let fill = |band_sum: &mut Vec<f32>, p: usize, out: &mut [MaybeUninit<f32>]| {
             let input = &x[p * plane..][..plane];
             let bands = input.chunks_exact(kh * self.width);
-            vectorised!({
-                for (band, out) in bands.zip(out.chunks_exact_mut(self.out_width)) {
-                    let mut rows = band.chunks_exact(self.width);
-                    band_sum.clear();
-                    band_sum.extend_from_slice(rows.next().expect("kernel height > 0"));
-                    for row in rows {
-                        band_sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
-                    }
-                    for (o, window) in out.iter_mut().zip(band_sum.chunks_exact(kw)) {
-                        o.write(window.iter().sum::<f32>() * scale);
-                    }
+            for (band, out) in bands.zip(out.chunks_exact_mut(self.out_width)) {
+                let mut rows = band.chunks_exact(self.width);
+                band_sum.clear();
+                band_sum.extend_from_slice(rows.next().expect("kernel height > 0"));
+                for row in rows {
+                    band_sum.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
                 }
-            })
+                for (o, window) in out.iter_mut().zip(band_sum.chunks_exact(kw)) {
+                    o.write(window.iter().sum::<f32>() * scale);
+                }
+            }
         };
         // SAFETY: every output value of the plane is written.
         unsafe {
@@ -120,17 +117,15 @@ impl Tiles {
         let fill = |_: &mut (), p: usize, dx: &mut [MaybeUninit<f32>]| {
             let grad = &grad[p * out_plane..][..out_plane];
             let bands = dx.chunks_exact_mut(kh * self.width);
-            vectorised!({
-                for (band, grad) in bands.zip(grad.chunks_exact(self.out_width)) {
-                    let (first, rest) = band.split_at_mut(self.width);
-                    let first = write_runs(first, kw, |window| grad[window] * scale);
-                    for row in rest.chunks_exact_mut(self.width) {
-                        row.iter_mut().zip(&*first).for_each(|(d, &v)| {
-                            d.write(v);
-                        });
-                    }
+            for (band, grad) in bands.zip(grad.chunks_exact(self.out_width)) {
+                let (first, rest) = band.split_at_mut(self.width);
+                let first = write_runs(first, kw, |window| grad[window] * scale);
+                for row in rest.chunks_exact_mut(self.width) {
+                    row.iter_mut().zip(&*first).for_each(|(d, &v)| {
+                        d.write(v);
+                    });
                 }
-            })
+            }
         };
         // SAFETY: every input position of the plane is written.
         unsafe { par_fill(self.planes * plane, plane, self.min_planes(), || (), fill) }

@@ -7,7 +7,6 @@ use burn::tensor::Shape;
 use gemm::Parallelism;
 
 use crate::ConvPrimitive;
-use crate::flex::simd::vectorised;
 
 /// The sizes of one convolution.
 pub(super) struct ConvGeometry {
@@ -88,17 +87,15 @@ impl ConvGeometry {
     pub(super) fn im2col(&self, image: &[f32], col: &mut [f32]) {
         let [kh, kw] = self.kernel;
         let positions = self.positions();
-        vectorised!({
-            for c in 0..self.channels_in {
-                let channel = &image[c * self.height * self.width..][..self.height * self.width];
-                for i in 0..kh {
-                    for j in 0..kw {
-                        let row = &mut col[((c * kh + i) * kw + j) * positions..][..positions];
-                        self.fill_tap(channel, [i, j], row);
-                    }
+        for c in 0..self.channels_in {
+            let channel = &image[c * self.height * self.width..][..self.height * self.width];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &mut col[((c * kh + i) * kw + j) * positions..][..positions];
+                    self.fill_tap(channel, [i, j], row);
                 }
             }
-        })
+        }
     }
 
     /// The adjoint of [`im2col`](Self::im2col): adds each row of `col` back
@@ -106,23 +103,19 @@ impl ConvGeometry {
     pub(super) fn col2im(&self, col: &[f32], image: &mut [f32]) {
         let [kh, kw] = self.kernel;
         let positions = self.positions();
-        vectorised!({
-            for c in 0..self.channels_in {
-                let plane = self.height * self.width;
-                let channel = &mut image[c * plane..][..plane];
-                for i in 0..kh {
-                    for j in 0..kw {
-                        let row = &col[((c * kh + i) * kw + j) * positions..][..positions];
-                        self.add_tap(row, [i, j], channel);
-                    }
+        for c in 0..self.channels_in {
+            let channel = &mut image[c * self.height * self.width..][..self.height * self.width];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &col[((c * kh + i) * kw + j) * positions..][..positions];
+                    self.add_tap(row, [i, j], channel);
                 }
             }
-        })
+        }
     }
 
     /// The input row that output row `oh` reads through kernel row `i`, if
     /// it is inside the image.
-    #[inline(always)]
     fn input_row(&self, oh: usize, i: usize) -> Option<usize> {
         let ih = (oh * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.pad[0]);
         (ih < self.height).then_some(ih)
@@ -130,7 +123,6 @@ impl ConvGeometry {
 
     /// The output columns that read inside the image through kernel column
     /// `j`, and the input column the first of them reads.
-    #[inline(always)]
     fn columns(&self, j: usize) -> Option<(std::ops::Range<usize>, usize)> {
         let [sw, dw, pw] = [self.stride[1], self.dilation[1], self.pad[1]];
         let (from, to) = valid_range(j * dw, pw, sw, self.width, self.out_width);
@@ -138,7 +130,6 @@ impl ConvGeometry {
         (from < to).then(|| (from..to, from * sw + j * dw - pw))
     }
 
-    #[inline(always)]
     fn add_tap(&self, row: &[f32], [i, j]: [usize; 2], channel: &mut [f32]) {
         let sw = self.stride[1];
         let Some((span, first)) = self.columns(j) else {
@@ -162,7 +153,6 @@ impl ConvGeometry {
         }
     }
 
-    #[inline(always)]
     fn fill_tap(&self, channel: &[f32], [i, j]: [usize; 2], row: &mut [f32]) {
         let sw = self.stride[1];
         let columns = self.columns(j);
