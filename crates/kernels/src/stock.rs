@@ -3,65 +3,166 @@
 //! are not written for (other dtypes, grouped convolutions).
 
 use burn::backend::TensorMetadata;
-use burn::backend::{Backend, ops::ConvOptions, tensor::FloatTensor};
+use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::Shape;
 
-pub(crate) fn conv2d_param_grads<B: Backend>(
-    x: FloatTensor<B>,
-    weight: FloatTensor<B>,
+use crate::{
+    Activation, AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, JoinGrads,
+    JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive, StatsPrimitive,
+};
+
+pub(crate) fn conv2d<B: Backend>(conv: ConvPrimitive<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
+    B::conv2d(conv.x, conv.weight, Some(bias), conv.options)
+}
+
+pub(crate) fn conv2d_x_grad<B: Backend>(
+    conv: ConvPrimitive<B>,
     output_grad: FloatTensor<B>,
-    options: ConvOptions<2>,
-) -> (FloatTensor<B>, FloatTensor<B>) {
+) -> FloatTensor<B> {
+    B::conv2d_x_backward(conv.x, conv.weight, output_grad, conv.options)
+}
+
+pub(crate) fn conv2d_param_grads<B: Backend>(
+    conv: ConvPrimitive<B>,
+    output_grad: FloatTensor<B>,
+) -> ConvParamGrads<B> {
     let channels = output_grad.shape()[1];
     let per_channel = B::float_reshape(
         B::float_swap_dims(output_grad.clone(), 0, 1),
         Shape::new([channels, output_grad.shape().num_elements() / channels]),
     );
-    let bias_grad = B::float_reshape(B::float_sum_dim(per_channel, 1), Shape::new([channels]));
-    let weight_grad = B::conv2d_weight_backward(x, weight, output_grad, options);
-    (weight_grad, bias_grad)
+    let bias = B::float_reshape(B::float_sum_dim(per_channel, 1), Shape::new([channels]));
+    let weight = B::conv2d_weight_backward(conv.x, conv.weight, output_grad, conv.options);
+    ConvParamGrads { weight, bias }
 }
 
 pub(crate) fn conv2d_grads<B: Backend>(
-    x: FloatTensor<B>,
-    weight: FloatTensor<B>,
+    conv: ConvPrimitive<B>,
     output_grad: FloatTensor<B>,
-    options: ConvOptions<2>,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
-    let x_grad = B::conv2d_x_backward(
-        x.clone(),
-        weight.clone(),
-        output_grad.clone(),
-        options.clone(),
-    );
-    let (weight_grad, bias_grad) = conv2d_param_grads::<B>(x, weight, output_grad, options);
-    (x_grad, weight_grad, bias_grad)
+) -> ConvGrads<B> {
+    let x = conv2d_x_grad::<B>(conv.clone(), output_grad.clone());
+    let params = conv2d_param_grads::<B>(conv, output_grad);
+    ConvGrads { x, params }
+}
+
+fn activate<B: Backend>(x: FloatTensor<B>, activation: Activation) -> FloatTensor<B> {
+    match activation {
+        Activation::Identity => x,
+        Activation::Relu => B::relu(x),
+    }
 }
 
 pub(crate) fn batch_norm<B: Backend>(
-    x: FloatTensor<B>,
-    gamma: FloatTensor<B>,
-    beta: FloatTensor<B>,
-    epsilon: f64,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
-    let result = B::batch_norm_train(x, gamma, beta, epsilon);
-    (result.output, result.mean, result.variance)
+    norm: NormPrimitive<B>,
+    activation: Activation,
+) -> NormOutput<B> {
+    let result = B::batch_norm_train(norm.x, norm.gamma, norm.beta, norm.epsilon);
+    NormOutput {
+        output: activate::<B>(result.output, activation),
+        stats: StatsPrimitive {
+            mean: result.mean,
+            variance: result.variance,
+        },
+    }
+}
+
+/// BatchNorm with given statistics: the evaluation formula (which, with the
+/// batch statistics of a forward, gives its output again).
+pub(crate) fn batch_norm_eval<B: Backend>(
+    norm: NormPrimitive<B>,
+    stats: StatsPrimitive<B>,
+    activation: Activation,
+) -> FloatTensor<B> {
+    let output = B::batch_norm(
+        norm.x,
+        norm.gamma,
+        norm.beta,
+        stats.mean,
+        stats.variance,
+        norm.epsilon,
+    );
+    activate::<B>(output, activation)
+}
+
+/// The gradient that passes an activation whose input was `pre`.
+fn through<B: Backend>(
+    activation: Activation,
+    pre: impl FnOnce() -> FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    match activation {
+        Activation::Identity => output_grad,
+        Activation::Relu => B::relu_backward(B::relu(pre()), output_grad),
+    }
 }
 
 pub(crate) fn batch_norm_backward<B: Backend>(
-    x: FloatTensor<B>,
-    gamma: FloatTensor<B>,
-    mean: FloatTensor<B>,
-    variance: FloatTensor<B>,
-    epsilon: f64,
+    norm: NormPrimitive<B>,
+    stats: StatsPrimitive<B>,
+    activation: Activation,
     output_grad: FloatTensor<B>,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
-    let grads = B::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
-    (grads.x_grad, grads.gamma_grad, grads.beta_grad)
+) -> NormGrads<B> {
+    let pre = || batch_norm_eval::<B>(norm.clone(), stats.clone(), Activation::Identity);
+    let grad = through::<B>(activation, pre, output_grad);
+    let grads = B::batch_norm_train_backward(
+        norm.x,
+        norm.gamma,
+        stats.mean,
+        stats.variance,
+        norm.epsilon,
+        grad,
+    );
+    NormGrads {
+        x: grads.x_grad,
+        gamma: grads.gamma_grad,
+        beta: grads.beta_grad,
+    }
 }
 
 pub(crate) fn add_relu<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
     B::relu(B::float_add(a, b))
+}
+
+pub(crate) fn batch_norm_join<B: Backend>(join: JoinPrimitive<B>) -> JoinOutput<B> {
+    let input = batch_norm::<B>(join.input, Activation::Identity);
+    let skip = batch_norm::<B>(join.skip, Activation::Identity);
+    JoinOutput {
+        output: add_relu::<B>(input.output, skip.output),
+        stats: JoinStats {
+            input: input.stats,
+            skip: skip.stats,
+        },
+    }
+}
+
+/// The join's sum before its ReLU.
+fn join_sum<B: Backend>(join: JoinPrimitive<B>, stats: JoinStats<B>) -> FloatTensor<B> {
+    B::float_add(
+        batch_norm_eval::<B>(join.input, stats.input, Activation::Identity),
+        batch_norm_eval::<B>(join.skip, stats.skip, Activation::Identity),
+    )
+}
+
+pub(crate) fn batch_norm_join_eval<B: Backend>(
+    join: JoinPrimitive<B>,
+    stats: JoinStats<B>,
+) -> FloatTensor<B> {
+    B::relu(join_sum::<B>(join, stats))
+}
+
+pub(crate) fn batch_norm_join_backward<B: Backend>(
+    join: JoinPrimitive<B>,
+    stats: JoinStats<B>,
+    output_grad: FloatTensor<B>,
+) -> JoinGrads<B> {
+    let pre = || join_sum::<B>(join.clone(), stats.clone());
+    let grad = through::<B>(Activation::Relu, pre, output_grad);
+    let backward =
+        |norm, stats, grad| batch_norm_backward::<B>(norm, stats, Activation::Identity, grad);
+    JoinGrads {
+        input: backward(join.input, stats.input, grad.clone()),
+        skip: backward(join.skip, stats.skip, grad),
+    }
 }
 
 pub(crate) fn avg_pool2d_tiled<B: Backend>(
@@ -79,112 +180,19 @@ pub(crate) fn avg_pool2d_tiled_backward<B: Backend>(
     B::avg_pool2d_backward(x, output_grad, kernel, kernel, [0, 0], true, false)
 }
 
-/// A BatchNorm's input, gamma, beta and epsilon.
-pub(crate) type Norm<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, f64);
-
-/// A batch's mean and variance per channel.
-pub(crate) type Stats<B> = (FloatTensor<B>, FloatTensor<B>);
-
-pub(crate) fn batch_norm_relu<B: Backend>(
-    x: FloatTensor<B>,
-    gamma: FloatTensor<B>,
-    beta: FloatTensor<B>,
-    epsilon: f64,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
-    let (output, mean, variance) = batch_norm::<B>(x, gamma, beta, epsilon);
-    (B::relu(output), mean, variance)
-}
-
-#[allow(clippy::type_complexity)]
-pub(crate) fn batch_norm_join<B: Backend>(
-    (x, gamma, beta, epsilon): Norm<B>,
-    (skip, skip_gamma, skip_beta, skip_epsilon): Norm<B>,
-) -> (
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-) {
-    let (output, mean, variance) = batch_norm::<B>(x, gamma, beta, epsilon);
-    let (skip_output, skip_mean, skip_variance) =
-        batch_norm::<B>(skip, skip_gamma, skip_beta, skip_epsilon);
-    let output = add_relu::<B>(output, skip_output);
-    (output, mean, variance, skip_mean, skip_variance)
-}
-
-/// BatchNorm with given statistics: the evaluation formula (which, with the
-/// batch statistics of a forward, gives its output again).
-pub(crate) fn batch_norm_eval<B: Backend>(
-    (x, gamma, beta, epsilon): Norm<B>,
-    (mean, variance): Stats<B>,
-) -> FloatTensor<B> {
-    B::batch_norm(x, gamma, beta, mean, variance, epsilon)
-}
-
-/// The gradient that passes a ReLU whose input was `pre`.
-fn through_relu<B: Backend>(pre: FloatTensor<B>, output_grad: FloatTensor<B>) -> FloatTensor<B> {
-    B::relu_backward(B::relu(pre), output_grad)
-}
-
-pub(crate) fn norm_backward<B: Backend>(
-    (x, gamma, _, epsilon): Norm<B>,
-    (mean, variance): Stats<B>,
-    grad: FloatTensor<B>,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
-    batch_norm_backward::<B>(x, gamma, mean, variance, epsilon, grad)
-}
-
-pub(crate) fn batch_norm_relu_backward<B: Backend>(
-    norm: Norm<B>,
-    stats: Stats<B>,
-    output_grad: FloatTensor<B>,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
-    let pre = batch_norm_eval::<B>(norm.clone(), stats.clone());
-    norm_backward::<B>(norm, stats, through_relu::<B>(pre, output_grad))
-}
-
-#[allow(clippy::type_complexity)]
-pub(crate) fn batch_norm_join_backward<B: Backend>(
-    (norm, stats): (Norm<B>, Stats<B>),
-    (skip_norm, skip_stats): (Norm<B>, Stats<B>),
-    output_grad: FloatTensor<B>,
-) -> (
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-    FloatTensor<B>,
-) {
-    let pre = B::float_add(
-        batch_norm_eval::<B>(norm.clone(), stats.clone()),
-        batch_norm_eval::<B>(skip_norm.clone(), skip_stats.clone()),
-    );
-    let grad = through_relu::<B>(pre, output_grad);
-    let (x_grad, gamma_grad, beta_grad) = norm_backward::<B>(norm, stats, grad.clone());
-    let (skip_grad, skip_gamma_grad, skip_beta_grad) =
-        norm_backward::<B>(skip_norm, skip_stats, grad);
-    (
-        x_grad,
-        gamma_grad,
-        beta_grad,
-        skip_grad,
-        skip_gamma_grad,
-        skip_beta_grad,
-    )
-}
-
 /// Burn's `Adam` update, operation by operation in its order, so the fused
 /// kernel can be checked against it to the last bit.
 pub(crate) fn adam_step<B: Backend>(
-    param: FloatTensor<B>,
+    state: AdamState<B>,
     grad: FloatTensor<B>,
-    moment_1: FloatTensor<B>,
-    moment_2: FloatTensor<B>,
-    step: crate::AdamStep,
-) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    step: AdamStep,
+) -> AdamState<B> {
     let scalar = |value: f32| value.into();
+    let AdamState {
+        param,
+        moment_1,
+        moment_2,
+    } = state;
     let grad = match step.weight_decay {
         Some(penalty) => B::float_add(B::float_mul_scalar(param.clone(), scalar(penalty)), grad),
         None => grad,
@@ -205,19 +213,9 @@ pub(crate) fn adam_step<B: Backend>(
         param,
         B::float_mul_scalar(update, scalar(step.learning_rate)),
     );
-    (param, moment_1, moment_2)
-}
-
-pub(crate) fn batch_norm_relu_eval<B: Backend>(norm: Norm<B>, stats: Stats<B>) -> FloatTensor<B> {
-    B::relu(batch_norm_eval::<B>(norm, stats))
-}
-
-pub(crate) fn batch_norm_join_eval<B: Backend>(
-    (norm, stats): (Norm<B>, Stats<B>),
-    (skip_norm, skip_stats): (Norm<B>, Stats<B>),
-) -> FloatTensor<B> {
-    add_relu::<B>(
-        batch_norm_eval::<B>(norm, stats),
-        batch_norm_eval::<B>(skip_norm, skip_stats),
-    )
+    AdamState {
+        param,
+        moment_1,
+        moment_2,
+    }
 }

@@ -9,8 +9,8 @@ use burn::backend::{Dispatch, DispatchTensor};
 use burn::tensor::activation::relu;
 
 use crate::{
-    BatchStats, FastLayers, NormInput, accelerated, batch_norm_join_train, batch_norm_relu_train,
-    batch_norm_train, conv2d,
+    FastLayers, JoinPrimitive, JoinStats, NormInput, NormPrimitive, NormStats, accelerated,
+    batch_norm_join_train, batch_norm_relu_train, batch_norm_train, conv2d,
 };
 
 fn device() -> Device {
@@ -188,8 +188,8 @@ type Outcome<const D: usize> = (Tensor<D>, Vec<Tensor<1>>, Vec<Tensor<D>>, Vec<T
 /// `f` against `stock` on the same inputs and upstream gradient.
 fn check_norms<const D: usize, const N: usize>(
     shape: [usize; D],
-    f: impl Fn([NormInput<D>; N]) -> (Tensor<D>, Vec<BatchStats>),
-    stock: impl Fn([NormInput<D>; N]) -> (Tensor<D>, Vec<BatchStats>),
+    f: impl Fn([NormInput<D>; N]) -> (Tensor<D>, Vec<NormStats>),
+    stock: impl Fn([NormInput<D>; N]) -> (Tensor<D>, Vec<NormStats>),
 ) {
     let run = |fused: bool| -> Outcome<D> {
         let inputs: [_; N] = std::array::from_fn(|k| norm_input(shape, 5.0 + 3.0 * k as f32));
@@ -225,9 +225,9 @@ fn check_norms<const D: usize, const N: usize>(
 }
 
 /// Burn's training-mode BatchNorm.
-fn stock_norm<const D: usize>(input: NormInput<D>) -> (Tensor<D>, BatchStats) {
+fn stock_norm<const D: usize>(input: NormInput<D>) -> (Tensor<D>, NormStats) {
     let r = burn::tensor::module::batch_norm_train(input.x, input.gamma, input.beta, input.epsilon);
-    let stats = BatchStats {
+    let stats = NormStats {
         mean: r.mean,
         variance: r.variance,
     };
@@ -292,59 +292,28 @@ fn stock_join_backward_matches_the_kernel() {
     let shape = [3, 2, 4, 5];
     let norm = |seed: f32| {
         let input = norm_input(shape, seed);
-        (
-            plain(input.x),
-            plain(input.gamma),
-            plain(input.beta),
-            input.epsilon,
-        )
+        NormPrimitive {
+            x: plain(input.x),
+            gamma: plain(input.gamma),
+            beta: plain(input.beta),
+            epsilon: input.epsilon,
+        }
     };
-    let [
-        (x, gamma, beta, epsilon),
-        (skip, skip_gamma, skip_beta, skip_epsilon),
-    ] = [norm(1.0), norm(2.0)];
-    let (_, mean, variance, skip_mean, skip_variance) = Dispatch::batch_norm_join_fast(
-        x.clone(),
-        gamma.clone(),
-        beta.clone(),
-        epsilon,
-        skip.clone(),
-        skip_gamma.clone(),
-        skip_beta.clone(),
-        skip_epsilon,
-    );
+    let join = JoinPrimitive {
+        input: norm(1.0),
+        skip: norm(2.0),
+    };
+    let stats: JoinStats<Dispatch> = Dispatch::batch_norm_join_fast(join.clone()).stats;
     let dy = plain(values(shape, 3.0));
-    let fused = Dispatch::batch_norm_join_fast_backward(
-        x.clone(),
-        gamma.clone(),
-        beta.clone(),
-        mean.clone(),
-        variance.clone(),
-        epsilon,
-        skip.clone(),
-        skip_gamma.clone(),
-        skip_beta.clone(),
-        skip_mean.clone(),
-        skip_variance.clone(),
-        skip_epsilon,
-        dy.clone(),
-    );
-    let stock = crate::stock::batch_norm_join_backward::<Dispatch>(
-        ((x, gamma, beta, epsilon), (mean, variance)),
-        (
-            (skip, skip_gamma, skip_beta, skip_epsilon),
-            (skip_mean, skip_variance),
-        ),
-        dy,
-    );
+    let fused = Dispatch::batch_norm_join_fast_backward(join.clone(), stats.clone(), dy.clone());
+    let stock = crate::stock::batch_norm_join_backward::<Dispatch>(join, stats, dy);
     let as_4d = |t| Tensor::<4>::from_dispatch(t);
     let as_1d = |t| Tensor::<1>::from_dispatch(t);
-    assert_close("x grad", as_4d(fused.0), as_4d(stock.0));
-    assert_close("gamma grad", as_1d(fused.1), as_1d(stock.1));
-    assert_close("beta grad", as_1d(fused.2), as_1d(stock.2));
-    assert_close("skip grad", as_4d(fused.3), as_4d(stock.3));
-    assert_close("skip gamma grad", as_1d(fused.4), as_1d(stock.4));
-    assert_close("skip beta grad", as_1d(fused.5), as_1d(stock.5));
+    for (fused, stock) in [(fused.input, stock.input), (fused.skip, stock.skip)] {
+        assert_close("x grad", as_4d(fused.x), as_4d(stock.x));
+        assert_close("gamma grad", as_1d(fused.gamma), as_1d(stock.gamma));
+        assert_close("beta grad", as_1d(fused.beta), as_1d(stock.beta));
+    }
 }
 
 #[test]
@@ -393,13 +362,13 @@ fn batch_norm_eval_matches_stock_on_both_devices() {
                 beta: on(values([4], seed + 2.0)),
                 epsilon: 1e-5,
             };
-            let running = BatchStats {
+            let running = NormStats {
                 mean: on(values([4], seed + 3.0)),
                 variance: on(values([4], seed + 4.0).abs()),
             };
             (input, running)
         };
-        let stock = |(input, running): (NormInput<4>, BatchStats)| {
+        let stock = |(input, running): (NormInput<4>, NormStats)| {
             burn::tensor::module::batch_norm(
                 input.x,
                 input.gamma,
@@ -478,14 +447,13 @@ fn adam_step_matches_stock_exactly() {
             moment_2.clone(),
             step,
         );
-        let (p, m, v) = crate::stock::adam_step::<Dispatch>(
-            param.into_dispatch(),
-            grad.into_dispatch(),
-            moment_1.into_dispatch(),
-            moment_2.into_dispatch(),
-            step,
-        );
-        let stock = [p, m, v].map(Tensor::<2>::from_dispatch);
+        let state = crate::AdamState {
+            param: param.into_dispatch(),
+            moment_1: moment_1.into_dispatch(),
+            moment_2: moment_2.into_dispatch(),
+        };
+        let stock = crate::stock::adam_step::<Dispatch>(state, grad.into_dispatch(), step);
+        let stock = [stock.param, stock.moment_1, stock.moment_2].map(Tensor::<2>::from_dispatch);
         for (fused, stock) in fused.into_iter().zip(stock) {
             assert_eq!(
                 fused.into_data().try_to_vec::<f32>().unwrap(),

@@ -31,7 +31,7 @@ pub fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// training, the running statistics otherwise.
 pub fn norm<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     if !trains(layer, &x.device()) {
-        return frozen(layer, x);
+        return norm_eval(layer, x);
     }
     let (output, stats) = kernels::batch_norm_train(input(layer, x));
     keep_running(layer, stats);
@@ -70,7 +70,7 @@ pub fn norm_join<const D: usize>(
             (input(layer, x), running(layer, &device)),
             (input(skip_layer, skip), running(skip_layer, &device)),
         ),
-        // One frozen, one training: not these networks, but still correct.
+        // One in evaluation mode, one training: not these networks, but still correct.
         _ => kernels::add_relu(norm(layer, x), norm(skip_layer, skip)),
     }
 }
@@ -82,14 +82,14 @@ fn trains(layer: &BatchNorm, device: &Device) -> bool {
 }
 
 /// BatchNorm with the running statistics.
-fn frozen<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+fn norm_eval<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     let device = x.device();
     kernels::batch_norm_eval(input(layer, x), running(layer, &device))
 }
 
 /// The running statistics, on `device`.
-fn running(layer: &BatchNorm, device: &Device) -> kernels::BatchStats {
-    kernels::BatchStats {
+fn running(layer: &BatchNorm, device: &Device) -> kernels::NormStats {
+    kernels::NormStats {
         mean: layer.running_mean.value().to_device(device),
         variance: layer.running_var.value().to_device(device),
     }
@@ -105,7 +105,7 @@ fn input<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> kernels::NormInput<
 }
 
 /// The same running averages as `BatchNorm::forward` keeps.
-fn keep_running(layer: &BatchNorm, stats: kernels::BatchStats) {
+fn keep_running(layer: &BatchNorm, stats: kernels::NormStats) {
     let device = stats.mean.device();
     let blend = |running: Tensor<1>, batch: Tensor<1>| {
         running

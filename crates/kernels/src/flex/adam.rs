@@ -1,0 +1,54 @@
+//! Adam's update, value by value, in one pass.
+
+use std::mem::MaybeUninit;
+
+use burn::backend::TensorMetadata;
+use burn::backend::flex::{Flex, FlexTensor};
+use burn::tensor::DType;
+
+use super::parallel::{ELEMENTWISE_CHUNK, par_fill_n};
+use super::storage::{contiguous, tensor, values};
+use crate::{AdamState, AdamStep, stock};
+
+pub(super) fn step(state: AdamState<Flex>, grad: FlexTensor, step: AdamStep) -> AdamState<Flex> {
+    let shape = state.param.shape();
+    let tensors = [&state.param, &grad, &state.moment_1, &state.moment_2];
+    let fits = tensors
+        .iter()
+        .all(|t| t.dtype() == DType::F32 && t.shape() == shape);
+    if !fits {
+        return stock::adam_step::<Flex>(state, grad, step);
+    }
+    let inputs = [state.param, grad, state.moment_1, state.moment_2].map(contiguous);
+    let [param, moment_1, moment_2] =
+        update(inputs.each_ref().map(values), step).map(|v| tensor(v, shape.clone()));
+    AdamState {
+        param,
+        moment_1,
+        moment_2,
+    }
+}
+
+/// Adam's update value by value, each operation in the order of Burn's
+/// `Adam` (see `stock::adam_step`), so the results are the same to the bit.
+fn update([param, grad, moment_1, moment_2]: [&[f32]; 4], step: AdamStep) -> [Vec<f32>; 3] {
+    let fill = |_: &mut (), index: usize, [p_out, m_out, v_out]: [&mut [MaybeUninit<f32>]; 3]| {
+        let at = index * ELEMENTWISE_CHUNK;
+        let inputs = [param, grad, moment_1, moment_2].map(|v| &v[at..][..p_out.len()]);
+        let [param, grad, moment_1, moment_2] = inputs;
+        for i in 0..p_out.len() {
+            let g = match step.weight_decay {
+                Some(penalty) => param[i] * penalty + grad[i],
+                None => grad[i],
+            };
+            let m = moment_1[i] * step.beta_1 + g * (1.0 - step.beta_1);
+            let v = moment_2[i] * step.beta_2 + (g * g) * (1.0 - step.beta_2);
+            let update = (m * step.moment_scale) / (v.sqrt() + step.epsilon);
+            p_out[i].write(param[i] - update * step.learning_rate);
+            m_out[i].write(m);
+            v_out[i].write(v);
+        }
+    };
+    // SAFETY: every value of each chunk is written, in each output.
+    unsafe { par_fill_n(param.len(), ELEMENTWISE_CHUNK, 1, || (), fill) }
+}

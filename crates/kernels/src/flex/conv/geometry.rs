@@ -1,0 +1,212 @@
+//! The sizes of one convolution, and its im2col matrix: which input value
+//! each kernel tap reads at each output position.
+
+use burn::backend::TensorMetadata;
+use burn::backend::flex::Flex;
+use burn::tensor::Shape;
+use gemm::Parallelism;
+
+use crate::ConvPrimitive;
+
+/// The sizes of one convolution.
+pub(super) struct ConvGeometry {
+    pub(super) images: usize,
+    channels_in: usize,
+    height: usize,
+    width: usize,
+    pub(super) channels_out: usize,
+    out_height: usize,
+    out_width: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+    /// Padding before the first row and column.
+    pad: [usize; 2],
+}
+
+impl ConvGeometry {
+    /// `output` is the shape of the convolution's output (or its gradient).
+    pub(super) fn new(conv: &ConvPrimitive<Flex>, output: &Shape) -> Self {
+        let (x, weight, options) = (conv.x.shape(), conv.weight.shape(), &conv.options);
+        ConvGeometry {
+            images: x[0],
+            channels_in: x[1],
+            height: x[2],
+            width: x[3],
+            channels_out: weight[0],
+            out_height: output[2],
+            out_width: output[3],
+            kernel: [weight[2], weight[3]],
+            stride: options.stride,
+            dilation: options.dilation,
+            pad: [options.padding[0].0, options.padding[1].0],
+        }
+    }
+
+    pub(super) fn image_len(&self) -> usize {
+        self.channels_in * self.height * self.width
+    }
+
+    pub(super) fn positions(&self) -> usize {
+        self.out_height * self.out_width
+    }
+
+    /// Rows of the im2col matrix: one per (input channel, kernel row, kernel column).
+    pub(super) fn taps(&self) -> usize {
+        self.channels_in * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Scratch space for one image's im2col matrix.
+    pub(super) fn scratch(&self) -> Vec<f32> {
+        vec![0.0; self.taps() * self.positions()]
+    }
+
+    /// Images run in parallel, one per thread, when there are enough of
+    /// them; otherwise (predicting one image) the matrix products share the
+    /// threads.
+    pub(super) fn gemm_threads(&self) -> Parallelism {
+        if self.images < rayon::current_num_threads() {
+            Parallelism::Rayon(0)
+        } else {
+            Parallelism::None
+        }
+    }
+
+    pub(super) fn image<'a>(&self, x: &'a [f32], image: usize) -> &'a [f32] {
+        &x[image * self.image_len()..][..self.image_len()]
+    }
+
+    pub(super) fn output_grad<'a>(&self, dy: &'a [f32], image: usize) -> &'a [f32] {
+        let len = self.channels_out * self.positions();
+        &dy[image * len..][..len]
+    }
+
+    /// One image's im2col matrix, `taps x positions`: row `(c, i, j)` holds
+    /// the input value each output position sees through kernel tap `(i, j)`
+    /// of channel `c`, zero where that falls in the padding.
+    pub(super) fn im2col(&self, image: &[f32], col: &mut [f32]) {
+        let [kh, kw] = self.kernel;
+        let positions = self.positions();
+        for c in 0..self.channels_in {
+            let channel = &image[c * self.height * self.width..][..self.height * self.width];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &mut col[((c * kh + i) * kw + j) * positions..][..positions];
+                    self.fill_tap(channel, [i, j], row);
+                }
+            }
+        }
+    }
+
+    /// The adjoint of [`im2col`](Self::im2col): adds each row of `col` back
+    /// onto the input positions it was read from (`image` starts at zero).
+    pub(super) fn col2im(&self, col: &[f32], image: &mut [f32]) {
+        let [kh, kw] = self.kernel;
+        let positions = self.positions();
+        for c in 0..self.channels_in {
+            let channel = &mut image[c * self.height * self.width..][..self.height * self.width];
+            for i in 0..kh {
+                for j in 0..kw {
+                    let row = &col[((c * kh + i) * kw + j) * positions..][..positions];
+                    self.add_tap(row, [i, j], channel);
+                }
+            }
+        }
+    }
+
+    /// The input row that output row `oh` reads through kernel row `i`, if
+    /// it is inside the image.
+    fn input_row(&self, oh: usize, i: usize) -> Option<usize> {
+        let ih = (oh * self.stride[0] + i * self.dilation[0]).wrapping_sub(self.pad[0]);
+        (ih < self.height).then_some(ih)
+    }
+
+    /// The output columns that read inside the image through kernel column
+    /// `j`, and the input column the first of them reads.
+    fn columns(&self, j: usize) -> Option<(std::ops::Range<usize>, usize)> {
+        let [sw, dw, pw] = [self.stride[1], self.dilation[1], self.pad[1]];
+        let (from, to) = valid_range(j * dw, pw, sw, self.width, self.out_width);
+        // `from < to` makes `from * sw + j * dw >= pw`.
+        (from < to).then(|| (from..to, from * sw + j * dw - pw))
+    }
+
+    fn add_tap(&self, row: &[f32], [i, j]: [usize; 2], channel: &mut [f32]) {
+        let sw = self.stride[1];
+        let Some((span, first)) = self.columns(j) else {
+            return;
+        };
+        for oh in 0..self.out_height {
+            let Some(ih) = self.input_row(oh, i) else {
+                continue;
+            };
+            let grads = &row[oh * self.out_width..][span.clone()];
+            let input = &mut channel[ih * self.width..][..self.width];
+            if sw == 1 {
+                for (x, g) in input[first..first + grads.len()].iter_mut().zip(grads) {
+                    *x += g;
+                }
+            } else {
+                for (k, g) in grads.iter().enumerate() {
+                    input[first + k * sw] += g;
+                }
+            }
+        }
+    }
+
+    fn fill_tap(&self, channel: &[f32], [i, j]: [usize; 2], row: &mut [f32]) {
+        let sw = self.stride[1];
+        let columns = self.columns(j);
+        for (oh, out) in row.chunks_exact_mut(self.out_width).enumerate() {
+            let (Some(ih), Some((span, first))) = (self.input_row(oh, i), columns.clone()) else {
+                out.fill(0.0);
+                continue;
+            };
+            let input = &channel[ih * self.width..][..self.width];
+            out[..span.start].fill(0.0);
+            out[span.end..].fill(0.0);
+            let inside = &mut out[span];
+            if sw == 1 {
+                inside.copy_from_slice(&input[first..first + inside.len()]);
+            } else {
+                for (k, o) in inside.iter_mut().enumerate() {
+                    *o = input[first + k * sw];
+                }
+            }
+        }
+    }
+}
+
+/// The output columns `from..to` whose input column `o * stride + offset - pad`
+/// lies inside `0..width`.
+fn valid_range(
+    offset: usize,
+    pad: usize,
+    stride: usize,
+    width: usize,
+    out_width: usize,
+) -> (usize, usize) {
+    let from = pad.saturating_sub(offset).div_ceil(stride).min(out_width);
+    let to = (width + pad)
+        .saturating_sub(offset)
+        .div_ceil(stride)
+        .clamp(from, out_width);
+    (from, to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_range;
+
+    #[test]
+    fn valid_range_keeps_only_columns_inside_the_image() {
+        // 3x3, pad 1, stride 1 on a 28-wide image: tap 0 skips column 0,
+        // tap 2 skips the last.
+        assert_eq!(valid_range(0, 1, 1, 28, 28), (1, 28));
+        assert_eq!(valid_range(1, 1, 1, 28, 28), (0, 28));
+        assert_eq!(valid_range(2, 1, 1, 28, 28), (0, 27));
+        // Stride 2, pad 1, width 5 (out 3): input columns -1, 1, 3 for tap 0.
+        assert_eq!(valid_range(0, 1, 2, 5, 3), (1, 3));
+        // Input columns 1, 3, 5 for tap 2: the last falls outside.
+        assert_eq!(valid_range(2, 1, 2, 5, 3), (0, 2));
+    }
+}
