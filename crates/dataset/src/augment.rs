@@ -11,6 +11,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::seed::mix;
 use crate::{Hanzi12Item, PIXELS, SIDE};
 
 /// One view of an image.
@@ -201,16 +202,6 @@ impl<D: Dataset<Hanzi12Item>> Dataset<Hanzi12Item> for Augmented<D> {
     fn len(&self) -> usize {
         self.visits.len()
     }
-}
-
-/// SplitMix64 over the three numbers: nearby inputs give unrelated seeds.
-fn mix(seed: u64, epoch: u64, index: u64) -> u64 {
-    let mut z = seed
-        ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ index.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// A bijection of `0..n` chosen by `key`: a four-round Feistel network over

@@ -33,6 +33,7 @@ mod decode;
 mod error;
 mod folder;
 pub mod normalise;
+mod seed;
 pub mod sheet;
 pub mod synth;
 
