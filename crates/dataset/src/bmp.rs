@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn reencodes_course_files_byte_for_byte() {
-        let Some(dir) = crate::real_data_root() else {
+        let Some(dir) = testdata::real_data_root() else {
             eprintln!("no course files (set HANZI12_DATA): skipped");
             return;
         };

@@ -53,17 +53,3 @@ pub use normalise::{Centre, InkImage, NormaliseConfig, normalise};
 pub use normalised::Normalised;
 pub use sheet::contact_sheet;
 pub use synth::{SynthConfig, SyntheticHanzi12};
-
-use std::path::PathBuf;
-
-/// Real handwriting for tests and benchmarks: `$HANZI12_DATA` if set, else
-/// `../shared/hanzi12/train` beside the workspace, if either exists. The data
-/// has no license, so it is read from there and never copied into the repo.
-pub fn real_data_root() -> Option<PathBuf> {
-    let from_env = std::env::var_os("HANZI12_DATA").map(PathBuf::from);
-    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/hanzi12/train");
-    [from_env, Some(beside)]
-        .into_iter()
-        .flatten()
-        .find(|p| p.is_dir())
-}

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 /// The data every test reads, loaded once.
 fn data() -> &'static (Hanzi12, bool) {
     static DATA: OnceLock<(Hanzi12, bool)> = OnceLock::new();
-    DATA.get_or_init(|| match real_data_root() {
+    DATA.get_or_init(|| match testdata::real_data_root() {
         Some(root) => (Hanzi12::open(root).unwrap(), true),
         None => {
             eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");

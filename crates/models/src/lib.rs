@@ -30,10 +30,10 @@ pub const NUM_CLASSES: usize = dataset::NUM_CLASSES;
 /// Input pixels of an image.
 const PIXELS: usize = dataset::PIXELS;
 
-/// Dropout of the `*_dropout` networks unless `--dropout` says otherwise.
+/// Dropout of the `*_dropout` networks unless the options say otherwise.
 pub const DEFAULT_CNN_DROPOUT: f64 = 0.25;
 
-/// The names `--model` accepts.
+/// The names [`ModelConfig::from_name`] accepts.
 pub const MODEL_NAMES: [&str; 6] = [
     "mlp",
     "cnn",
@@ -53,7 +53,7 @@ pub enum ModelConfig {
     CnnRes(CnnResConfig),
 }
 
-/// Options the command line may give with a model name.
+/// Options that may come with a model name.
 #[derive(Clone, Debug, Default)]
 pub struct ModelOptions {
     /// Hidden layer sizes of the MLP, e.g. `[256, 128]`.
@@ -62,15 +62,19 @@ pub struct ModelOptions {
     pub dropout: Option<f64>,
 }
 
+/// Why [`ModelConfig::from_name`] refused a name or its options. The
+/// messages name the setting, not a command-line flag: a caller that has
+/// flags adds its own as context.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("unknown model '{0}' (expected one of: {names})", names = MODEL_NAMES.join(", "))]
     UnknownModel(String),
-    #[error("--dropout {0} is outside [0, 1)")]
+    #[error("dropout probability {0} is outside [0, 1)")]
     BadDropout(f64),
-    #[error("--hidden needs at least one layer size above 0, got {0:?}")]
+    #[error("hidden layer sizes need at least one layer, each above 0, got {0:?}")]
     BadHidden(Vec<usize>),
-    #[error("--{option} applies to the mlp only, not to '{model}'")]
+    /// `option` is the [`ModelOptions`] field's name.
+    #[error("the {option} option applies to the mlp only, not to '{model}'")]
     MlpOnly { option: &'static str, model: String },
 }
 
@@ -126,7 +130,7 @@ impl ModelConfig {
         })
     }
 
-    /// The `--model` name of this network.
+    /// The name of this network, as [`ModelConfig::from_name`] takes it.
     pub fn name(&self) -> &'static str {
         match self {
             ModelConfig::Mlp(_) => "mlp",
@@ -140,7 +144,7 @@ impl ModelConfig {
         }
     }
 
-    /// One line for `--help` and logs.
+    /// One line for help texts and logs.
     pub fn describe(&self) -> String {
         match self {
             ModelConfig::Mlp(c) => format!(

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Images per class of the built-in synthetic set, as in the course set.
 pub const SYNTH_PER_CLASS: usize = 620;
+/// Seed of the synthetic images of the commands that have no `--seed`.
+pub const SYNTH_SEED: u64 = 1;
 /// Where users put the course data.
 pub const DEFAULT_DATA_DIR: &str = "data/train";
 
@@ -29,35 +31,34 @@ pub enum DataSource {
 }
 
 impl DataSource {
-    /// `--data` if given, else `data/train` if it exists, else the built-in
-    /// synthetic set (said in one line, with how to use real data).
-    pub fn resolve(data: Option<&Path>, seed: u64) -> DataSource {
-        Self::resolve_with(data, seed, SYNTH_PER_CLASS)
+    /// The real data a command is pointed at: `data` (its `--data`) if
+    /// given, else `data/train` if it exists.
+    pub fn real(data: Option<&Path>) -> Option<DataSource> {
+        let path = match data {
+            Some(path) => path.to_path_buf(),
+            None if Path::new(DEFAULT_DATA_DIR).is_dir() => PathBuf::from(DEFAULT_DATA_DIR),
+            None => return None,
+        };
+        Some(DataSource::Folder {
+            path,
+            per_class: None,
+        })
     }
 
-    /// As [`resolve`](Self::resolve), with `synthetic_per_class` synthetic
-    /// images per class when there is no real data.
-    pub fn resolve_with(data: Option<&Path>, seed: u64, synthetic_per_class: usize) -> DataSource {
-        if let Some(path) = data {
-            return DataSource::Folder {
-                path: path.to_path_buf(),
-                per_class: None,
-            };
-        }
-        if Path::new(DEFAULT_DATA_DIR).is_dir() {
-            return DataSource::Folder {
-                path: PathBuf::from(DEFAULT_DATA_DIR),
-                per_class: None,
-            };
-        }
-        println!(
-            "no --data given and no {DEFAULT_DATA_DIR}/: training on {synthetic_per_class} built-in synthetic images per class \
-             (put the course set in {DEFAULT_DATA_DIR}/<k>/<n>.bmp or pass --data DIR to use real handwriting)"
-        );
-        DataSource::Synthetic {
-            per_class: synthetic_per_class,
-            seed,
-        }
+    /// The data every command uses: [`real`](Self::real) if there is any,
+    /// else `synthetic_per_class` built-in synthetic images per class (said
+    /// in one line on stderr, with how to use real data).
+    pub fn resolve(data: Option<&Path>, seed: u64, synthetic_per_class: usize) -> DataSource {
+        Self::real(data).unwrap_or_else(|| {
+            eprintln!(
+                "no --data given and no {DEFAULT_DATA_DIR}/: using {synthetic_per_class} built-in synthetic images per class \
+                 (put the course set in {DEFAULT_DATA_DIR}/<k>/<n>.bmp or pass --data DIR to use real handwriting)"
+            );
+            DataSource::Synthetic {
+                per_class: synthetic_per_class,
+                seed,
+            }
+        })
     }
 
     /// All images of the source, in memory.
@@ -66,7 +67,7 @@ impl DataSource {
             DataSource::Folder { path, per_class } => {
                 let mut data = Hanzi12::open(path)?;
                 for note in data.notes() {
-                    println!("note: {note}");
+                    eprintln!("note: {note}");
                 }
                 if let Some(n) = per_class {
                     data = data.first_per_class(*n);

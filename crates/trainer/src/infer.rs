@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic::write_atomic;
 use crate::backend::Backend;
-use crate::train::{RunDir, TrainConfig};
+use crate::config::TrainConfig;
+use crate::run_dir::RunDir;
 
 /// Images run through the network at once.
 const BATCH: usize = 256;
@@ -34,7 +35,7 @@ impl Trained {
                 run_dir.display()
             );
         }
-        let run = RunDir(run_dir.to_path_buf());
+        let run = RunDir::new(run_dir);
         let config = run.load_config()?;
         let weights = run.model();
         if !weights.is_file() {

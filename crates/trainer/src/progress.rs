@@ -3,11 +3,12 @@
 //! Burn's TUI dashboard is used when stdout is a terminal. Elsewhere (CI,
 //! pipes) Burn's own text renderer prints a line per batch, which buries the
 //! figures, so a quiet renderer replaces it and [`EpochTable`] prints one line
-//! per epoch instead. `EpochTable` also keeps `metrics.csv` in every case.
+//! per epoch instead. `EpochTable` also keeps `metrics.csv` in every case,
+//! and stops a run whose loss stops being finite.
 
 use burn::train::Interrupter;
 use burn::train::logger::{EvaluationProgressLogger, MetricLogger, TrainingProgressLogger};
-use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split};
+use burn::train::metric::store::{EpochSummary, MetricsUpdate, Split as BurnSplit};
 use burn::train::metric::{MetricDefinition, MetricId, NumericEntry};
 use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
@@ -15,67 +16,34 @@ use burn::train::renderer::{
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::atomic::write_atomic;
+use crate::metrics::{EpochRow, Split, to_csv};
 
-/// The figures of one split in one epoch.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct EpochRow {
-    pub epoch: usize,
-    pub split: String,
+/// A training loss that stopped being finite, and where.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Divergence {
     pub loss: f64,
-    /// Percent.
-    pub accuracy: f64,
-    pub lr: Option<f64>,
-    pub seconds: f64,
-    pub images_per_second: f64,
+    pub epoch: usize,
+    /// The step within the epoch.
+    pub step: usize,
 }
 
-pub const CSV_HEADER: &str = "epoch,split,loss,accuracy,lr,seconds,images_per_second";
-
-impl EpochRow {
-    pub fn to_csv(&self) -> String {
-        format!(
-            "{},{},{:.6},{:.4},{},{:.2},{:.1}",
-            self.epoch,
-            self.split,
-            self.loss,
-            self.accuracy,
-            self.lr.map(|v| format!("{v:.3e}")).unwrap_or_default(),
-            self.seconds,
-            self.images_per_second
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "diverged: the training loss became {} at epoch {}, step {}",
+            self.loss, self.epoch, self.step
         )
     }
-
-    pub fn from_csv(line: &str) -> Option<EpochRow> {
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 7 {
-            return None;
-        }
-        Some(EpochRow {
-            epoch: f[0].parse().ok()?,
-            split: f[1].to_string(),
-            loss: f[2].parse().ok()?,
-            accuracy: f[3].parse().ok()?,
-            lr: f[4].parse().ok(),
-            seconds: f[5].parse().ok()?,
-            images_per_second: f[6].parse().ok()?,
-        })
-    }
 }
 
-/// Reads the rows of a `metrics.csv`; a missing file has none.
-pub fn read_metrics(path: &std::path::Path) -> Vec<EpochRow> {
-    std::fs::read_to_string(path)
-        .map(|text| {
-            text.lines()
-                .skip(1)
-                .filter_map(EpochRow::from_csv)
-                .collect()
-        })
-        .unwrap_or_default()
-}
+/// Where [`EpochTable`] reports a divergence to the code that launched
+/// training: Burn's interrupter carries only a text.
+pub type DivergenceSlot = Arc<OnceLock<Divergence>>;
 
 /// A Burn metric logger that turns the per-batch updates into one row per
 /// split and epoch, rewrites `metrics.csv` atomically after each, and prints
@@ -93,15 +61,14 @@ pub struct EpochTable {
     /// Training steps seen in the current split.
     steps: usize,
     interrupter: Interrupter,
+    diverged: DivergenceSlot,
 }
-
-/// How a stop for a non-finite loss begins its reason.
-pub const DIVERGED: &str = "diverged";
 
 impl EpochTable {
     /// `rows` are those of earlier epochs (when resuming); `items` the
     /// number of images in an epoch of the train and valid splits.
-    /// `interrupter` stops the run when the loss stops being finite.
+    /// `interrupter` stops the run when the loss stops being finite, and
+    /// `diverged` then says where.
     pub fn new(
         path: PathBuf,
         rows: Vec<EpochRow>,
@@ -109,10 +76,12 @@ impl EpochTable {
         total_epochs: usize,
         print: bool,
         interrupter: Interrupter,
+        diverged: DivergenceSlot,
     ) -> Self {
         EpochTable {
             steps: 0,
             interrupter,
+            diverged,
             path,
             rows,
             names: HashMap::new(),
@@ -125,25 +94,19 @@ impl EpochTable {
     }
 
     fn save(&self) {
-        let mut text = String::from(CSV_HEADER);
-        text.push('\n');
-        for row in &self.rows {
-            text.push_str(&row.to_csv());
-            text.push('\n');
-        }
-        if let Err(e) = write_atomic(&self.path, text.as_bytes()) {
+        if let Err(e) = write_atomic(&self.path, to_csv(&self.rows).as_bytes()) {
             eprintln!("warning: {e:#}");
         }
     }
 
     fn print_epoch(&self, epoch: usize) {
-        let find = |split: &str| {
+        let find = |split: Split| {
             self.rows
                 .iter()
                 .rev()
                 .find(|r| r.epoch == epoch && r.split == split)
         };
-        let (Some(train), Some(valid)) = (find("train"), find("valid")) else {
+        let (Some(train), Some(valid)) = (find(Split::Train), find(Split::Valid)) else {
             return;
         };
         println!(
@@ -173,7 +136,7 @@ fn value(entry: &NumericEntry) -> f64 {
 }
 
 impl MetricLogger for EpochTable {
-    fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &Split) {
+    fn log(&mut self, update: MetricsUpdate, epoch: usize, split: &BurnSplit) {
         self.started.get_or_insert_with(Instant::now);
         self.steps += 1;
         for numeric in update.entries_numeric {
@@ -185,13 +148,16 @@ impl MetricLogger for EpochTable {
             if let Some(batch_loss) = numeric.numeric_entry.as_ref().map(value)
                 && name.to_lowercase().contains("loss")
                 && !batch_loss.is_finite()
-                && *split == Split::Train
+                && *split == BurnSplit::Train
                 && !self.interrupter.should_stop()
             {
-                self.interrupter.stop(Some(&format!(
-                    "{DIVERGED}: the training loss became {batch_loss} at epoch {epoch}, step {}",
-                    self.steps
-                )));
+                let divergence = Divergence {
+                    loss: batch_loss,
+                    epoch,
+                    step: self.steps,
+                };
+                self.interrupter.stop(Some(&divergence.to_string()));
+                let _ = self.diverged.set(divergence);
             }
             let latest = match (&numeric.numeric_entry, &numeric.running_entry) {
                 (Some(NumericEntry::Final(v)), _) => Some(*v),
@@ -209,7 +175,7 @@ impl MetricLogger for EpochTable {
         &mut self,
         name: &str,
         _epoch: usize,
-        _split: &Split,
+        _split: &BurnSplit,
     ) -> Result<Vec<NumericEntry>, String> {
         // Burn's own file logger answers these queries.
         Err(format!("EpochTable keeps no per-batch history of {name}"))
@@ -222,9 +188,9 @@ impl MetricLogger for EpochTable {
 
     fn log_epoch_summary(&mut self, summary: EpochSummary) {
         let (split, items) = match summary.split {
-            Split::Train => ("train", self.items[0]),
-            Split::Valid => ("valid", self.items[1]),
-            Split::Test(_) => return,
+            BurnSplit::Train => (Split::Train, self.items[0]),
+            BurnSplit::Valid => (Split::Valid, self.items[1]),
+            BurnSplit::Test(_) => return,
         };
         let seconds = self
             .started
@@ -239,7 +205,7 @@ impl MetricLogger for EpochTable {
         };
         let row = EpochRow {
             epoch: summary.epoch_number,
-            split: split.to_string(),
+            split,
             loss: metric("loss").unwrap_or(f64::NAN),
             accuracy: metric("accuracy").unwrap_or(f64::NAN),
             lr: metric("learning rate"),
@@ -250,7 +216,7 @@ impl MetricLogger for EpochTable {
         self.steps = 0;
         self.rows.push(row);
         self.save();
-        if self.print && split == "valid" {
+        if self.print && split == Split::Valid {
             self.print_epoch(summary.epoch_number);
         }
     }

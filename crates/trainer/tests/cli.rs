@@ -43,7 +43,7 @@ fn text(bytes: &[u8]) -> String {
 /// `per_class` images of each class in the course layout under `dir`.
 fn small_data(dir: &Path, per_class: usize) -> PathBuf {
     let root = dir.join("data");
-    match dataset::real_data_root() {
+    match testdata::real_data_root() {
         Some(real) => {
             for k in 1..=12 {
                 let class = root.join(k.to_string());
@@ -265,11 +265,38 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
     child.kill().unwrap();
     child.wait().unwrap();
 
+    // The killed process held the run folder's lock: the OS let it go.
     let mut resume = args(&killed);
     resume.push("--resume".into());
     let out = trainer().args(&resume).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(final_figures(&killed), final_figures(&whole));
+}
+
+#[test]
+fn a_second_process_on_a_running_run_folder_is_refused_naming_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_data(tmp.path(), 5);
+    let run_dir = tmp.path().join("run");
+    // Far more epochs than the test lets it train: it is killed below.
+    let args = mlp_run(&data, 100_000, &run_dir);
+    let mut first = trainer()
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_row(&run_dir, "1,valid");
+
+    let mut resume = args.clone();
+    resume.push("--resume".into());
+    let out = run(&resume, tmp.path());
+    let pid = first.id();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_clean_failure(&out, &format!("(pid {pid}) is writing this run folder"));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(run_dir.to_str().unwrap()), "{stderr}");
 }
 
 /// Polls `metrics.csv` of a run until it has a row starting with `prefix`.
@@ -474,11 +501,19 @@ fn with_no_data_the_main_job_trains_on_synthetic_handwriting() {
         ],
         tmp.path(),
     );
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    assert!(stdout.contains("built-in synthetic images"), "{stdout}");
-    assert!(stdout.contains("--data"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{}\n{stderr}", text(&out.stdout));
+    // Said on stderr, like every note, so that stdout stays the command's result.
+    assert!(stderr.contains("built-in synthetic images"), "{stderr}");
+    assert!(stderr.contains("--data"), "{stderr}");
     assert!(tmp.path().join("run/model.bpk").is_file());
+
+    // `eval` resolves --data as training does; stdout stays pure JSON.
+    let out = run(&["eval", "--checkpoint", "run", "--json"], tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("built-in synthetic images"));
+    let json: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    assert_eq!(json["n"], 12 * 620);
 }
 
 #[test]

@@ -6,8 +6,10 @@ use burn::train::Interrupter;
 use std::path::{Path, PathBuf};
 
 use super::plot::{self, Chart, Line, Panel};
-use crate::progress::{EpochRow, read_metrics};
-use crate::train::{self, Launch, RunDir, TrainConfig};
+use crate::config::TrainConfig;
+use crate::metrics::{EpochRow, Split};
+use crate::run_dir::RunDir;
+use crate::train::{self, Launch};
 use plotters::prelude::SeriesLabelPosition;
 
 /// One setting of a study.
@@ -34,8 +36,8 @@ pub struct Run {
 }
 
 impl Run {
-    /// `(epoch, accuracy %)` of `split` ("train" or "valid").
-    pub fn accuracy(&self, split: &str) -> Vec<(f64, f64)> {
+    /// `(epoch, accuracy %)` of `split`.
+    pub fn accuracy(&self, split: Split) -> Vec<(f64, f64)> {
         self.rows
             .iter()
             .filter(|r| r.split == split)
@@ -43,7 +45,7 @@ impl Run {
             .collect()
     }
 
-    fn last(&self, split: &str) -> f64 {
+    fn last(&self, split: Split) -> f64 {
         self.accuracy(split).last().map_or(f64::NAN, |p| p.1)
     }
 
@@ -86,7 +88,7 @@ impl Outcome {
 
     /// Validation accuracy after the last epoch, per seed.
     pub fn final_valid(&self) -> Vec<f64> {
-        self.per_run(|r| r.last("valid"))
+        self.per_run(|r| r.last(Split::Valid))
     }
 
     /// Validation loss after the last epoch, per seed.
@@ -94,29 +96,34 @@ impl Outcome {
         self.per_run(|r| {
             r.rows
                 .iter()
-                .rfind(|row| row.split == "valid")
+                .rfind(|row| row.split == Split::Valid)
                 .map_or(f64::NAN, |row| row.loss)
         })
     }
 
     pub fn final_train(&self) -> Vec<f64> {
-        self.per_run(|r| r.last("train"))
+        self.per_run(|r| r.last(Split::Train))
     }
 
     pub fn best_valid(&self) -> Vec<f64> {
-        self.per_run(|r| r.accuracy("valid").iter().map(|p| p.1).fold(0.0, f64::max))
+        self.per_run(|r| {
+            r.accuracy(Split::Valid)
+                .iter()
+                .map(|p| p.1)
+                .fold(0.0, f64::max)
+        })
     }
 
     /// Validation accuracy after the first epoch: how fast it learns.
     pub fn first_valid(&self) -> Vec<f64> {
-        self.per_run(|r| r.accuracy("valid").first().map_or(f64::NAN, |p| p.1))
+        self.per_run(|r| r.accuracy(Split::Valid).first().map_or(f64::NAN, |p| p.1))
     }
 
     /// How much validation accuracy jumps between epochs in the second half
     /// of training: the mean absolute change, in points.
     pub fn late_jitter(&self) -> Vec<f64> {
         self.per_run(|r| {
-            let valid: Vec<f64> = r.accuracy("valid").iter().map(|p| p.1).collect();
+            let valid: Vec<f64> = r.accuracy(Split::Valid).iter().map(|p| p.1).collect();
             let late = &valid[valid.len() / 2..];
             let steps: Vec<f64> = late.windows(2).map(|w| (w[1] - w[0]).abs()).collect();
             if steps.is_empty() {
@@ -132,7 +139,7 @@ impl Outcome {
     }
 
     /// The mean curve over seeds (epochs that every seed reached).
-    fn mean_curve(&self, split: &str) -> Vec<(f64, f64)> {
+    fn mean_curve(&self, split: Split) -> Vec<(f64, f64)> {
         let curves: Vec<Vec<(f64, f64)>> = self.runs.iter().map(|r| r.accuracy(split)).collect();
         let len = curves.iter().map(Vec::len).min().unwrap_or(0);
         (0..len)
@@ -167,14 +174,6 @@ fn run_folder(label: &str, config: &TrainConfig) -> String {
     format!("{slug}-seed{}-{:08x}", config.seed, hash as u32)
 }
 
-/// Whether `run` finished all epochs of `config` (its model saved).
-fn finished(run: &RunDir, config: &TrainConfig) -> bool {
-    run.model().is_file()
-        && read_metrics(&run.metrics())
-            .iter()
-            .any(|r| r.split == "valid" && r.epoch == config.epochs)
-}
-
 /// Trains every variant with every seed under `dir/runs/`, reusing runs that
 /// finished earlier and resuming ones that were cut off.
 pub fn run_all(
@@ -190,17 +189,21 @@ pub fn run_all(
         for &seed in seeds {
             let mut config = variant.config.clone();
             config.seed = seed;
-            let run = RunDir(dir.join("runs").join(run_folder(&variant.label, &config)));
-            if finished(&run, &config) {
+            let run = RunDir::new(dir.join("runs").join(run_folder(&variant.label, &config)));
+            if run.finished(config.epochs) {
                 println!(
                     "{}: seed {seed} finished earlier, reused ({})",
                     variant.label,
-                    run.0.display()
+                    run.path().display()
                 );
             } else {
-                println!("--- {}: seed {seed} -> {}", variant.label, run.0.display());
+                println!(
+                    "--- {}: seed {seed} -> {}",
+                    variant.label,
+                    run.path().display()
+                );
                 let launch = Launch {
-                    resume: train::holds_a_run(&run.0),
+                    resume: run.holds_a_run(),
                     ..launch
                 };
                 let outcome = train::train(&config, &run, launch, interrupter.clone())
@@ -213,8 +216,8 @@ pub fn run_all(
                 }
             }
             runs.push(Run {
-                rows: read_metrics(&run.metrics()),
-                dir: run.0,
+                rows: run.rows(),
+                dir: run.path().to_path_buf(),
                 config,
             });
         }
@@ -255,11 +258,15 @@ pub fn accuracy_figure(path: &Path, outcomes: &[Outcome]) -> Result<()> {
         .map(|o| {
             let mut lines = Vec::new();
             for run in &o.runs {
-                lines.push(Line::faint(plot::TRAIN, run.accuracy("train")));
-                lines.push(Line::faint(plot::VALID, run.accuracy("valid")));
+                lines.push(Line::faint(plot::TRAIN, run.accuracy(Split::Train)));
+                lines.push(Line::faint(plot::VALID, run.accuracy(Split::Valid)));
             }
-            lines.push(Line::new("train", plot::TRAIN, o.mean_curve("train")));
-            lines.push(Line::new("validation", plot::VALID, o.mean_curve("valid")));
+            lines.push(Line::new("train", plot::TRAIN, o.mean_curve(Split::Train)));
+            lines.push(Line::new(
+                "validation",
+                plot::VALID,
+                o.mean_curve(Split::Valid),
+            ));
             Panel {
                 title: o.variant.label.clone(),
                 lines,

@@ -12,7 +12,8 @@ use super::grid::{self, Difference, Outcome, Variant, mean_sd, pm};
 use super::plot::{self, Chart, Line, Panel};
 use super::shift::{self, PROBE_IMAGES, Shift};
 use super::{Budget, Section, StudyName};
-use crate::train::{Launch, OptimizerKind, Schedule, TrainConfig};
+use crate::config::{OptimizerKind, Schedule, TrainConfig};
+use crate::train::Launch;
 use plotters::prelude::SeriesLabelPosition;
 
 /// A hanzi12 study: what it varies and what the report claimed.

@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use crate::atomic::write_atomic;
 use crate::backend::Backend;
+use crate::cli::StudyArgs;
 use crate::data::DataSource;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,33 +70,6 @@ impl StudyName {
     }
 }
 
-/// Run one of the course report's studies (or all): train, plot, report.
-#[derive(clap::Args, Debug)]
-pub struct StudyArgs {
-    #[arg(value_enum)]
-    pub name: StudyName,
-    /// Class-folder root <DIR>/<k>/<n>.bmp [default: data/train if present, else built-in synthetic data].
-    #[arg(long)]
-    pub data: Option<PathBuf>,
-    #[arg(long, default_value = "flex")]
-    pub backend: Backend,
-    /// A few minutes in all: 1 seed, 2 MLP epochs and 1 CNN epoch on 24 images per class.
-    #[arg(long)]
-    pub quick: bool,
-    /// Seeds per setting [default: 3; --quick: 1].
-    #[arg(long)]
-    pub seeds: Option<usize>,
-    /// Epochs of the MLP studies [default: 30; --quick: 2].
-    #[arg(long)]
-    pub mlp_epochs: Option<usize>,
-    /// Epochs of the CNN studies [default: 10; --quick: 1].
-    #[arg(long)]
-    pub cnn_epochs: Option<usize>,
-    /// Folder of the studies and REPORT.md [default: artifacts/studies; --quick: artifacts/studies-quick].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
 /// How much each study trains, on what.
 pub struct Budget {
     pub seeds: Vec<u64>,
@@ -128,7 +102,9 @@ impl Budget {
         } else {
             crate::data::SYNTH_PER_CLASS
         };
-        let mut data = DataSource::resolve_with(args.data.as_deref(), 1, synthetic_per_class);
+        let mut data = args
+            .data
+            .source(crate::data::SYNTH_SEED, synthetic_per_class);
         if let (true, DataSource::Folder { per_class, .. }) = (quick, &mut data) {
             *per_class = Some(QUICK_PER_CLASS);
         }
@@ -237,7 +213,7 @@ pub fn run(args: &StudyArgs) -> Result<()> {
 /// The command that reproduces one study with these arguments.
 fn command_line(name: StudyName, args: &StudyArgs) -> String {
     let mut command = format!("cargo run -p trainer -- study {}", name.folder());
-    if let Some(data) = &args.data {
+    if let Some(data) = &args.data.path {
         command += &format!(" --data {}", data.display());
     }
     if args.backend != Backend::Flex {

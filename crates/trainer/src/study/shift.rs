@@ -11,7 +11,7 @@ use dataset::{Hanzi12Batcher, Hanzi12Item};
 use models::Network;
 
 use super::grid::Run;
-use crate::train::RunDir;
+use crate::run_dir::{CheckpointKind, RunDir};
 
 /// Images of the fixed probe batch.
 pub const PROBE_IMAGES: usize = 512;
@@ -42,7 +42,7 @@ fn mean_ratio(num: &[f64], den: &[f64]) -> f64 {
 
 /// The shift after each epoch of `run`, whose every checkpoint was kept.
 pub fn measure(run: &Run, probe: &[Hanzi12Item], device: &Device) -> Result<Vec<Shift>> {
-    let dir = RunDir(run.dir.clone());
+    let dir = RunDir::new(&run.dir);
     let batcher = Hanzi12Batcher::new(run.config.convention);
     let train_device = device.clone().autodiff();
     // Dropout's masks come from the device's generator: fixed, so the
@@ -50,7 +50,7 @@ pub fn measure(run: &Run, probe: &[Hanzi12Item], device: &Device) -> Result<Vec<
     device.seed(run.config.seed);
     (1..=run.config.epochs)
         .map(|epoch| {
-            let file = dir.checkpoint("model", epoch);
+            let file = dir.checkpoint(CheckpointKind::Model, epoch);
             let model = run
                 .config
                 .model

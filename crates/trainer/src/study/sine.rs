@@ -8,7 +8,7 @@ use super::grid::{Difference, mean_sd, pm};
 use super::plot::{self, Chart, Line, Panel};
 use super::{Budget, Section};
 use crate::atomic::write_atomic;
-use crate::scratch::{ScratchArgs, ScratchTask, SineFit, fit_sine};
+use crate::scratch::{SineConfig, SineFit, Training, fit_sine};
 use plotters::prelude::SeriesLabelPosition;
 
 /// The report's mean absolute test error with LeakyReLU after 800 epochs.
@@ -65,17 +65,24 @@ fn save_run(dir: &Path, fit: &SineFit) -> Result<()> {
 }
 
 pub fn run(dir: &Path, budget: &Budget) -> Result<Section> {
-    let points = if budget.quick { 400 } else { 4000 };
+    let full = SineConfig::default().points;
+    let points = if budget.quick { full / 10 } else { full };
     let mut fits: Vec<Vec<SineFit>> = Vec::new();
     for setting in &SETTINGS {
         let mut per_seed = Vec::new();
         for &seed in &budget.seeds {
-            let mut args = ScratchArgs::for_task(ScratchTask::Sine);
-            args.activation = Some(setting.activation);
-            args.epochs = Some(epochs(setting.epochs, budget));
-            args.sine_points = points;
-            args.seed = seed;
-            let fit = fit_sine::<f32>(&args, false)?;
+            let defaults = SineConfig::default();
+            let config = SineConfig {
+                training: Training {
+                    activation: setting.activation,
+                    epochs: epochs(setting.epochs, budget),
+                    seed,
+                    ..defaults.training
+                },
+                points,
+                ..defaults
+            };
+            let fit = fit_sine::<f32>(&config, false)?;
             println!(
                 "sine {}: seed {seed}, mean |error| {:.5} ({:.1} s)",
                 setting.label(budget),
