@@ -1,4 +1,5 @@
-//! The report's four views of a training image, made on the fly.
+//! The report's four views of a training image, and hand-like distortions,
+//! made on the fly.
 //!
 //! Randomness comes from `(seed, epoch, index)` alone, so the same run gives
 //! the same images whatever the number of loader workers or the order in
@@ -11,6 +12,8 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::handwriting::{HandwritingConfig, distort};
+use crate::seed::mix;
 use crate::{Hanzi12Item, PIXELS, SIDE};
 
 /// One view of an image.
@@ -25,10 +28,13 @@ pub enum Augment {
     Crop,
     /// `noise_pixels` random pixels set to ink and as many to background.
     Noise,
+    /// As another hand might have written it: turned, slanted, stretched,
+    /// with another pen and a wobble (see [`HandwritingConfig`]).
+    Handwriting,
 }
 
 impl Augment {
-    /// The four views, in the report's order.
+    /// The report's four views, in its order.
     pub const ALL: [Augment; 4] = [
         Augment::Plain,
         Augment::Translate,
@@ -61,6 +67,7 @@ impl Augment {
                 }
                 out
             }
+            Augment::Handwriting => distort(image, &config.hand(), rng),
         }
     }
 }
@@ -76,6 +83,8 @@ pub enum AugmentScheme {
     Random,
     /// No augmentation (validation, evaluation).
     None,
+    /// One hand-like distortion per item per epoch: an epoch is N items.
+    Handwriting,
 }
 
 impl std::str::FromStr for AugmentScheme {
@@ -85,8 +94,9 @@ impl std::str::FromStr for AugmentScheme {
             "views4" => Ok(AugmentScheme::Views4),
             "random" => Ok(AugmentScheme::Random),
             "none" => Ok(AugmentScheme::None),
+            "handwriting" => Ok(AugmentScheme::Handwriting),
             other => Err(format!(
-                "unknown augmentation '{other}' (expected views4, random or none)"
+                "unknown augmentation '{other}' (expected views4, random, none or handwriting)"
             )),
         }
     }
@@ -98,6 +108,7 @@ impl std::fmt::Display for AugmentScheme {
             AugmentScheme::Views4 => "views4",
             AugmentScheme::Random => "random",
             AugmentScheme::None => "none",
+            AugmentScheme::Handwriting => "handwriting",
         })
     }
 }
@@ -116,6 +127,34 @@ pub struct AugmentConfig {
     /// Pixels set to ink, and as many to background, by `Noise`.
     #[config(default = 5)]
     pub noise_pixels: usize,
+    /// Limits of the `handwriting` scheme's distortions; `None` means
+    /// `HandwritingConfig::new()` (and is what configs saved before the
+    /// scheme existed hold, so that they still load).
+    pub handwriting: Option<HandwritingConfig>,
+}
+
+impl AugmentConfig {
+    /// The limits the `handwriting` scheme distorts with.
+    pub fn hand(&self) -> HandwritingConfig {
+        self.handwriting
+            .clone()
+            .unwrap_or_else(HandwritingConfig::new)
+    }
+
+    /// The settings are usable: a crop window inside the image, shifts
+    /// smaller than it, and usable handwriting limits.
+    pub fn check(&self) -> Result<(), String> {
+        if !(1..=SIDE).contains(&self.crop) {
+            return Err(format!("crop {} is outside 1..={SIDE} pixels", self.crop));
+        }
+        if self.max_shift >= SIDE {
+            return Err(format!(
+                "max_shift {} is not below {SIDE} pixels",
+                self.max_shift
+            ));
+        }
+        self.hand().check()
+    }
 }
 
 /// A dataset seen through the augmentation scheme. Each index counts its own
@@ -140,7 +179,7 @@ impl<D: Dataset<Hanzi12Item>> Augmented<D> {
     pub fn new(inner: D, config: AugmentConfig, seed: u64) -> Self {
         let len = match config.scheme {
             AugmentScheme::Views4 => inner.len() * Augment::ALL.len(),
-            AugmentScheme::Random | AugmentScheme::None => inner.len(),
+            AugmentScheme::Random | AugmentScheme::None | AugmentScheme::Handwriting => inner.len(),
         };
         Augmented {
             inner,
@@ -183,6 +222,7 @@ impl<D: Dataset<Hanzi12Item>> Augmented<D> {
             AugmentScheme::None => (index, Augment::Plain),
             AugmentScheme::Views4 => (index % n, Augment::ALL[index / n]),
             AugmentScheme::Random => (index, Augment::ALL[rng.random_range(0..Augment::ALL.len())]),
+            AugmentScheme::Handwriting => (index, Augment::Handwriting),
         };
         let mut item = self.inner.get(base)?;
         if view != Augment::Plain {
@@ -201,16 +241,6 @@ impl<D: Dataset<Hanzi12Item>> Dataset<Hanzi12Item> for Augmented<D> {
     fn len(&self) -> usize {
         self.visits.len()
     }
-}
-
-/// SplitMix64 over the three numbers: nearby inputs give unrelated seeds.
-fn mix(seed: u64, epoch: u64, index: u64) -> u64 {
-    let mut z = seed
-        ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ index.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// A bijection of `0..n` chosen by `key`: a four-round Feistel network over
@@ -270,6 +300,91 @@ pub fn crop_recentre(image: &[f32], crop: usize, x0: usize, y0: usize) -> Vec<f3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FNV-1a over the pixels of every item of three epochs of `scheme`,
+    /// shuffled, on a few synthetic images.
+    fn fingerprint(scheme: AugmentScheme) -> u64 {
+        let base = crate::SyntheticHanzi12::new(crate::SynthConfig::new(), 2, 5);
+        let data = Augmented::new(base, AugmentConfig::new().with_scheme(scheme), 17).shuffled();
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        for epoch in 0..3 {
+            for index in 0..data.len() {
+                let item = data.view(index, epoch).unwrap();
+                let bytes = item.image.iter().flat_map(|v| v.to_bits().to_le_bytes());
+                for byte in bytes.chain(item.label.to_le_bytes()) {
+                    hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+        }
+        hash
+    }
+
+    /// The existing schemes give exactly the images (and order) they gave
+    /// when these numbers were taken.
+    #[test]
+    fn existing_schemes_are_pinned() {
+        let got = [
+            fingerprint(AugmentScheme::Views4),
+            fingerprint(AugmentScheme::Random),
+            fingerprint(AugmentScheme::None),
+        ];
+        assert_eq!(
+            got,
+            [
+                0x8802_5384_c7eb_5f55,
+                0xde27_508e_9782_2405,
+                0x2e30_c9c6_6230_ffdc,
+            ]
+        );
+    }
+
+    #[test]
+    fn handwriting_is_one_distortion_per_item_seeded_by_epoch_and_index() {
+        let base = crate::SyntheticHanzi12::new(crate::SynthConfig::new(), 2, 5);
+        let config = AugmentConfig::new().with_scheme(AugmentScheme::Handwriting);
+        let data = Augmented::new(base.clone(), config.clone(), 17).shuffled();
+        let again = Augmented::new(base.clone(), config, 17).shuffled();
+        assert_eq!(data.len(), base.len());
+        for index in 0..data.len() {
+            let item = data.view(index, 1).unwrap();
+            assert_eq!(item, again.view(index, 1).unwrap());
+            assert_ne!(item.image, data.view(index, 2).unwrap().image);
+            let plain = base.get(permute(index as u64, 24, mix(17, 1, u64::MAX)) as usize);
+            assert_eq!(item.label, plain.unwrap().label);
+        }
+        // Fetching counts epochs per index, like the other schemes.
+        assert_eq!(data.get(3).unwrap(), data.view(3, 0).unwrap());
+        assert_eq!(data.get(3).unwrap(), data.view(3, 1).unwrap());
+    }
+
+    #[test]
+    fn handwriting_settings_default_parse_and_are_checked() {
+        assert_eq!("handwriting".parse(), Ok(AugmentScheme::Handwriting));
+        assert_eq!(AugmentScheme::Handwriting.to_string(), "handwriting");
+        assert!(
+            "scribble"
+                .parse::<AugmentScheme>()
+                .unwrap_err()
+                .contains("handwriting")
+        );
+        let config = AugmentConfig::new();
+        assert_eq!(config.hand(), HandwritingConfig::new());
+        assert!(config.check().is_ok());
+        let bad = config.with_handwriting(Some(HandwritingConfig::new().with_scale(0.9)));
+        assert!(bad.check().unwrap_err().contains("scale"));
+        assert!(AugmentConfig::new().with_crop(0).check().is_err());
+    }
+
+    /// A config saved before the handwriting scheme existed still loads.
+    #[test]
+    fn configs_without_handwriting_settings_load() {
+        let old = r#"{"scheme":"views4","max_shift":2,"crop":22,"noise_pixels":5}"#;
+        let config: AugmentConfig = serde_json::from_str(old).unwrap();
+        assert_eq!(config, AugmentConfig::new());
+        let json = burn::config::config_to_json(&config.with_scheme(AugmentScheme::Handwriting));
+        let back: AugmentConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.scheme, AugmentScheme::Handwriting);
+    }
 
     #[test]
     fn permute_is_a_bijection_for_any_size() {

@@ -1,6 +1,7 @@
 //! The Hanzi12 data: the course's image folders and the project's synthetic
 //! handwriting, as a Burn [`Dataset`](burn::data::dataset::Dataset) of
-//! [`Hanzi12Item`]s, with the course's augmentations done on the fly.
+//! [`Hanzi12Item`]s, with the course's augmentations and hand-like
+//! distortions done on the fly, and ink normalised to one size and place.
 
 /// The twelve characters; class `k` (folder `k+1`) is `CHARACTERS[k]`.
 pub const CHARACTERS: [char; 12] = [
@@ -32,7 +33,10 @@ pub mod bmp;
 mod decode;
 mod error;
 mod folder;
+pub mod handwriting;
 pub mod normalise;
+mod normalised;
+mod seed;
 pub mod sheet;
 pub mod synth;
 
@@ -44,6 +48,8 @@ pub use bmp::encode_bmp_1bit;
 pub use decode::{Decoded, decode_image, decode_ink};
 pub use error::DataError;
 pub use folder::{DEFAULT_VALID_RATIO, Hanzi12, is_image_path};
+pub use handwriting::HandwritingConfig;
 pub use normalise::{Centre, InkImage, NormaliseConfig, normalise};
+pub use normalised::Normalised;
 pub use sheet::contact_sheet;
 pub use synth::{SynthConfig, SyntheticHanzi12};

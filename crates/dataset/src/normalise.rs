@@ -106,7 +106,7 @@ impl InkImage {
 
     /// Bilinear sample at a continuous position (pixel centres at +0.5);
     /// outside the image is paper.
-    fn sample(&self, x: f32, y: f32) -> f32 {
+    pub(crate) fn sample(&self, x: f32, y: f32) -> f32 {
         let (fx, fy) = (x - 0.5, y - 0.5);
         let (x0, y0) = (fx.floor(), fy.floor());
         let (tx, ty) = (fx - x0, fy - y0);
