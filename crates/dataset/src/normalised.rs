@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use burn::data::dataset::{Dataset, DatasetError};
 
-use crate::Hanzi12Item;
 use crate::normalise::{InkImage, NormaliseConfig, normalise};
+use crate::{Hanzi12, Hanzi12Item};
 
 /// `inner` with every image normalised by `config`. Each item's image is
 /// normalised once, the first time it is fetched, and kept: later epochs
@@ -31,6 +31,26 @@ impl<D: Dataset<Hanzi12Item>> Normalised<D> {
     /// The settings every image is normalised with.
     pub fn config(&self) -> &NormaliseConfig {
         &self.config
+    }
+}
+
+impl Hanzi12 {
+    /// The same items with their ink normalised by `config` (or as they are
+    /// for `None`), all at once: what a run whose config asks for it trains,
+    /// validates and is evaluated on.
+    pub fn normalised(self, config: Option<&NormaliseConfig>) -> Hanzi12 {
+        match config {
+            Some(config) => Hanzi12::from_items(
+                self.items()
+                    .iter()
+                    .map(|item| Hanzi12Item {
+                        image: normalise(&InkImage::square(&item.image), config),
+                        ..item.clone()
+                    })
+                    .collect(),
+            ),
+            None => self,
+        }
     }
 }
 

@@ -45,7 +45,11 @@ pub fn set_on_this_thread(flush: bool) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         let mxcsr = read_mxcsr();
-        write_mxcsr(if flush { mxcsr | FTZ_DAZ } else { mxcsr & !FTZ_DAZ });
+        write_mxcsr(if flush {
+            mxcsr | FTZ_DAZ
+        } else {
+            mxcsr & !FTZ_DAZ
+        });
         true
     }
     #[cfg(not(target_arch = "x86_64"))]

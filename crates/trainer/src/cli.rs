@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 use backprop::Activation as ScratchActivation;
 use clap::{Args, Parser, Subcommand};
-use dataset::{AugmentConfig, AugmentScheme, Hanzi12, PixelConvention};
+use dataset::{AugmentConfig, AugmentScheme, Centre, Hanzi12, NormaliseConfig, PixelConvention};
 use models::{Activation, ModelConfig, ModelError, ModelOptions};
 use std::path::{Path, PathBuf};
 
@@ -122,9 +122,12 @@ pub struct TrainArgs {
     /// Learning-rate schedule: cosine (decay to 0 over the run) or constant.
     #[arg(long, value_enum, default_value = "cosine")]
     pub schedule: Schedule,
-    /// Training augmentation: views4 (each image plain, translated, cropped, noised), random (one view per item), none.
+    /// Training augmentation: views4 (each image plain, translated, cropped, noised), random (one view per item), handwriting (rotation, slant, scale, pen, elastic), none.
     #[arg(long, default_value = "views4")]
     pub augment: AugmentScheme,
+    /// Ink normalisation of every image (training, validation, predict, eval, serve): mass (crop to the ink, scale its longer side to 22 px, centre by mass), box (centre the ink's box), none (the raw 28x28 boxes, as the course did).
+    #[arg(long, value_enum, default_value = "mass")]
+    pub normalise: NormaliseArg,
     /// Pixel convention: ink (ink = 1) or raw (white = 1, as in the files).
     #[arg(long, value_enum, default_value = "ink")]
     pub convention: ConventionArg,
@@ -148,6 +151,27 @@ pub struct TrainArgs {
     /// Continue the run saved in --artifacts from its last complete epoch.
     #[arg(long, requires = "artifacts")]
     pub resume: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum NormaliseArg {
+    Mass,
+    Box,
+    None,
+}
+
+impl NormaliseArg {
+    fn config(self) -> Option<NormaliseConfig> {
+        let centre = match self {
+            NormaliseArg::Mass => Centre::Mass,
+            NormaliseArg::Box => Centre::Box,
+            NormaliseArg::None => return None,
+        };
+        Some(NormaliseConfig {
+            centre,
+            ..NormaliseConfig::default()
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -184,6 +208,7 @@ impl TrainArgs {
                 ConventionArg::Ink => PixelConvention::Ink,
                 ConventionArg::Raw => PixelConvention::Raw,
             },
+            normalise: self.normalise.config(),
             valid_ratio: self.valid_ratio,
             seed: self.seed,
             workers: self.workers,

@@ -3,7 +3,7 @@
 
 use anyhow::{Result, bail};
 use burn::config::Config;
-use dataset::{AugmentConfig, PixelConvention};
+use dataset::{AugmentConfig, NormaliseConfig, PixelConvention};
 use models::ModelConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -76,6 +76,12 @@ pub struct TrainConfig {
     pub augment: AugmentConfig,
     #[config(default = "PixelConvention::Ink")]
     pub convention: PixelConvention,
+    /// How every image's ink is cropped, scaled and centred before the
+    /// network sees it, in training, validation, `predict`, `eval` and
+    /// `serve` alike; `None` (and runs saved before this existed): the
+    /// course's raw 28x28 boxes.
+    #[config(default = "None")]
+    pub normalise: Option<NormaliseConfig>,
     #[config(default = "dataset::DEFAULT_VALID_RATIO")]
     pub valid_ratio: f64,
     #[config(default = "DEFAULT_SEED")]
@@ -127,6 +133,14 @@ impl TrainConfig {
         if self.workers == 0 {
             bail!("--workers 0: expected at least 1");
         }
+        if let Some(normalise) = &self.normalise {
+            normalise
+                .check()
+                .map_err(|e| anyhow::anyhow!("--normalise: {e}"))?;
+        }
+        self.augment
+            .check()
+            .map_err(|e| anyhow::anyhow!("--augment: {e}"))?;
         Ok(())
     }
 }

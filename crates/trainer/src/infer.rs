@@ -193,6 +193,9 @@ pub struct Evaluation {
 
 /// Scores the network on every image of a labelled class-folder root.
 pub fn evaluate(trained: &Trained, data: &Hanzi12) -> Evaluation {
+    // The images as the network saw them in training (and as the mistakes
+    // gallery shows them).
+    let data = &data.clone().normalised(trained.config.normalise.as_ref());
     let probs = trained.probabilities(data.items());
     let mut confusion = vec![vec![0usize; NUM_CLASSES]; NUM_CLASSES];
     let mut mistakes = Vec::new();

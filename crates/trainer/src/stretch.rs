@@ -6,16 +6,16 @@
 //! machine that gets busier slows all of them alike.
 
 use anyhow::Result;
-use burn::module::{ModuleVisitor, Param};
 use anyhow::bail;
+use burn::module::{ModuleVisitor, Param};
 use burn::optim::{AdamState, GradientsParams, LearningRate, ModuleOptimizer, Optimizer};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use burn::tensor::Gradients;
 use burn::prelude::*;
+use burn::tensor::Gradients;
 use dataset::{Hanzi12, Hanzi12Batch, Hanzi12Batcher};
 use models::Network;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::backend::Backend;

@@ -112,7 +112,8 @@ fn start_epoch(config: &TrainConfig, run: &RunDir, launch: Launch) -> usize {
     start
 }
 
-/// The run's data, split into training and validation sets.
+/// The run's data, split into training and validation sets, each image as
+/// the network sees it (normalised where the run says so).
 fn split_data(config: &TrainConfig) -> Result<(Hanzi12, Hanzi12)> {
     let data = config.data.load()?;
     let (train_set, valid_set) = data.split(config.valid_ratio);
@@ -124,7 +125,11 @@ fn split_data(config: &TrainConfig) -> Result<(Hanzi12, Hanzi12)> {
             config.valid_ratio
         );
     }
-    Ok((train_set, valid_set))
+    let normalise = config.normalise.as_ref();
+    Ok((
+        train_set.normalised(normalise),
+        valid_set.normalised(normalise),
+    ))
 }
 
 /// The network to start from: random, or with the weights of `--init`
