@@ -123,7 +123,9 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "cosine")]
     pub schedule: Schedule,
     /// Training augmentation: views4 (each image plain, translated, cropped, noised), random (one view per item), handwriting (rotation, slant, scale, pen, elastic), none.
-    #[arg(long, default_value = "views4")]
+    // The default: with --normalise mass, 99.60 % on the course data's
+    // validation split in a quarter of views4's steps (README).
+    #[arg(long, default_value = "random")]
     pub augment: AugmentScheme,
     /// Ink normalisation of every image (training, validation, predict, eval, serve): mass (crop to the ink, scale its longer side to 22 px, centre by mass), box (centre the ink's box), none (the raw 28x28 boxes, as the course did).
     #[arg(long, value_enum, default_value = "mass")]
