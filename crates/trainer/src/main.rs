@@ -46,6 +46,7 @@ fn keep_freed_memory() {
 const EXAMPLES: &str = "Examples:
   trainer --model cnn_res --data ../shared/hanzi12/train     train (on flex, the CPU backend)
   trainer --model cnn_res --backend wgpu                     train on a GPU
+  trainer devices                                            the GPU adapter --backend wgpu uses
   trainer predict --checkpoint artifacts/cnn_res-<time> some/image.bmp
   trainer eval --checkpoint artifacts/cnn_res-<time> --data ../shared/hanzi12/train
   trainer synth --out /tmp/synth --per-class 620
@@ -80,6 +81,8 @@ enum Command {
     Scratch(scratch::ScratchArgs),
     /// Reproduce one of the course report's studies (or all): train, plot, write REPORT.md.
     Study(study::StudyArgs),
+    /// List the GPU adapters wgpu finds and the one `--backend wgpu` uses (an error where none).
+    Devices,
 }
 
 #[derive(Args, Debug)]
@@ -266,6 +269,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => run_bench(args),
         Some(Command::Scratch(args)) => scratch::run(&args),
         Some(Command::Study(args)) => study::run(&args),
+        Some(Command::Devices) => backend::report_adapters(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

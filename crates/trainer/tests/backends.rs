@@ -1,0 +1,300 @@
+//! One network, two backends: for each of the six networks, the same weights
+//! and images give the same logits on `wgpu` as on `flex` (evaluation mode),
+//! one training step from the same state gives the same gradients, running
+//! statistics and updated weights, and a network trained on either backend,
+//! saved and loaded on the other, gives the same answers.
+//!
+//! The wgpu device is the one `--backend wgpu` starts: this file compiles the
+//! binary's own `backend.rs`. Where that finds no adapter (no GPU driver, no
+//! Mesa software Vulkan) each test says so in one line and checks nothing
+//! else. All tests share one process, so the kernels compiled for one network
+//! serve the others (on a software adapter compiling is most of the time).
+//!
+//! Tolerances, for f32 arithmetic summed in another order:
+//! - logits: [`LOGITS`] absolute;
+//! - gradients: [`GRADIENTS`] times the largest gradient of that parameter;
+//! - weights and running statistics after one Adam step: [`WEIGHTS`]
+//!   absolute (Burn's Adam with its default epsilon 1e-5: a gradient that is
+//!   zero in exact arithmetic, such as a convolution bias followed by
+//!   BatchNorm, is rounding noise of either sign on each backend, and with a
+//!   tiny epsilon Adam would turn that noise into a full ±lr step).
+//!
+//! Dropout draws its masks from each backend's own random generator, so the
+//! two cannot match: the `*_dropout` networks are compared with their dropout
+//! layers switched off (`freeze_group`), everything else training.
+
+#[allow(dead_code)]
+#[path = "../src/backend.rs"]
+mod backend;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::module::{Module, ModuleVisitor, Param, ParamGroup};
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::prelude::*;
+use dataset::synth::{SynthConfig, SyntheticHanzi12};
+use dataset::{Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, PixelConvention};
+use models::{ModelConfig, ModelOptions, Network};
+use std::collections::BTreeMap;
+
+use backend::Backend;
+
+const LOGITS: f32 = 1e-4;
+const GRADIENTS: f32 = 1e-3;
+const WEIGHTS: f32 = 1e-5;
+const LR: f64 = 1e-3;
+/// Images per class in the batch.
+const PER_CLASS: usize = 2;
+
+/// The device `--backend wgpu` uses, or `None` (said in one line) where the
+/// binary would refuse it for want of an adapter. An adapter that is there
+/// but does not start is a failure.
+fn wgpu() -> Option<Device> {
+    if backend::choose(&backend::adapters()).is_none() {
+        eprintln!("skipped: {}", backend::NO_ADAPTER);
+        return None;
+    }
+    Some(Backend::Wgpu.device().expect("the wgpu adapter starts"))
+}
+
+/// Real handwriting where there is some, else the synthetic set.
+fn items() -> Vec<Hanzi12Item> {
+    match dataset::real_data_root() {
+        Some(root) => Hanzi12::open(root)
+            .expect("real data opens")
+            .first_per_class(PER_CLASS)
+            .items()
+            .to_vec(),
+        None => SyntheticHanzi12::new(SynthConfig::new(), PER_CLASS, 1)
+            .iter()
+            .collect(),
+    }
+}
+
+fn batch(items: &[Hanzi12Item], device: &Device) -> Hanzi12Batch {
+    Hanzi12Batcher::new(PixelConvention::Ink).batch(items.to_vec(), device)
+}
+
+/// Every float tensor of a module (or its gradient) by path.
+struct Snapshot<'a> {
+    path: Vec<String>,
+    grads: Option<&'a GradientsParams>,
+    values: BTreeMap<String, Vec<f32>>,
+}
+
+impl ModuleVisitor for Snapshot<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let tensor = match self.grads {
+            Some(grads) => match grads.get::<D>(param.id) {
+                Some(grad) => grad,
+                None => return,
+            },
+            None => param.val(),
+        };
+        let values = tensor.into_data().convert::<f32>().to_vec().unwrap();
+        self.values.insert(self.path.join("."), values);
+    }
+}
+
+fn snapshot(model: &Network, grads: Option<&GradientsParams>) -> BTreeMap<String, Vec<f32>> {
+    let mut visitor = Snapshot {
+        path: Vec::new(),
+        grads,
+        values: BTreeMap::new(),
+    };
+    model.visit(&mut visitor);
+    visitor.values
+}
+
+fn max_abs(values: &[f32]) -> f32 {
+    values.iter().fold(0.0, |m, v| m.max(v.abs()))
+}
+
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0.0, |m, (x, y)| m.max((x - y).abs()))
+}
+
+/// Each tensor of `wgpu` within `tolerance(flex's values)` of `flex`'s.
+fn assert_same(
+    what: &str,
+    flex: &BTreeMap<String, Vec<f32>>,
+    wgpu: &BTreeMap<String, Vec<f32>>,
+    tolerance: impl Fn(&[f32]) -> f32,
+) {
+    assert_eq!(
+        flex.keys().collect::<Vec<_>>(),
+        wgpu.keys().collect::<Vec<_>>(),
+        "{what}"
+    );
+    for (name, a) in flex {
+        let (diff, limit) = (max_abs_diff(a, &wgpu[name]), tolerance(a));
+        assert!(
+            diff <= limit,
+            "{what} {name}: max abs difference {diff:e} > {limit:e}"
+        );
+    }
+}
+
+/// Evaluation-mode logits of `model` on `device`.
+fn logits(model: &Network, items: &[Hanzi12Item], device: &Device) -> Vec<f32> {
+    let logits = model.valid().forward(batch(items, device).images);
+    logits.into_data().convert::<f32>().to_vec().unwrap()
+}
+
+/// The predicted class of each image, where the top two logits are clearly
+/// apart (`None` where they are within rounding of each other).
+fn answers(logits: &[f32]) -> Vec<Option<usize>> {
+    logits
+        .chunks(models::NUM_CLASSES)
+        .map(|row| {
+            let mut order: Vec<usize> = (0..row.len()).collect();
+            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
+            (row[order[0]] - row[order[1]] > 2.0 * LOGITS).then_some(order[0])
+        })
+        .collect()
+}
+
+fn assert_same_logits(what: &str, flex: &[f32], wgpu: &[f32]) {
+    let diff = max_abs_diff(flex, wgpu);
+    assert!(
+        diff <= LOGITS,
+        "{what}: logits differ by {diff:e} > {LOGITS:e}"
+    );
+    for (i, (a, b)) in answers(flex).iter().zip(answers(wgpu)).enumerate() {
+        if let (Some(a), Some(b)) = (a, b) {
+            assert_eq!(*a, b, "{what}: image {i} read as class {a} on flex, {b} on wgpu");
+        }
+    }
+}
+
+/// One Adam step on `items`: the gradients, and the model after it.
+fn train_step(
+    model: Network,
+    items: &[Hanzi12Item],
+    device: &Device,
+) -> (BTreeMap<String, Vec<f32>>, Network) {
+    let loss = model.classify(batch(items, device)).loss;
+    let grads = GradientsParams::from_grads(loss.backward(), &model);
+    let gradients = snapshot(&model, Some(&grads));
+    let mut optim = AdamConfig::new().init();
+    (gradients, optim.step(LR, model, grads))
+}
+
+/// The network trained on `from`'s backend, saved and loaded on `to`.
+fn moved(model: &Network, config: &ModelConfig, to: &Device, file: &std::path::Path) -> Network {
+    model.valid().save_file(file).expect("weights save");
+    config
+        .init(to)
+        .try_load_file(file)
+        .expect("weights saved on one backend load on the other")
+}
+
+fn one_network_two_backends(name: &str) {
+    let Some(gpu) = wgpu() else { return };
+    let config = ModelConfig::from_name(name, &ModelOptions::default()).unwrap();
+    let items = items();
+    let flex = Device::flex();
+    let (train_flex, train_gpu) = (flex.clone().autodiff(), gpu.clone().autodiff());
+    flex.seed(7);
+    let dropout_off = |model: Network| model.freeze_group(ParamGroup::from_predicate("dropout"));
+    let on_flex = dropout_off(config.init(&train_flex));
+    let on_gpu = on_flex.clone().fork(&train_gpu);
+
+    // Dropout really is off: two training forwards agree.
+    let forward = |m: &Network| m.forward(batch(&items, &train_flex).images).into_data();
+    assert_eq!(forward(&on_flex), forward(&on_flex), "{name}: dropout still on");
+
+    assert_same_logits(
+        &format!("{name}, initial weights"),
+        &logits(&on_flex, &items, &flex),
+        &logits(&on_gpu, &items, &gpu),
+    );
+
+    let (grads_flex, on_flex) = train_step(on_flex, &items, &train_flex);
+    let (grads_gpu, on_gpu) = train_step(on_gpu, &items, &train_gpu);
+    assert!(!grads_flex.is_empty(), "{name}: no gradients");
+    assert_same(
+        &format!("{name}: gradient of"),
+        &grads_flex,
+        &grads_gpu,
+        |g| GRADIENTS * max_abs(g) + 1e-7,
+    );
+    assert_same(
+        &format!("{name}: after one Adam step,"),
+        &snapshot(&on_flex, None),
+        &snapshot(&on_gpu, None),
+        |_| WEIGHTS,
+    );
+    let trained_flex = logits(&on_flex, &items, &flex);
+    let trained_gpu = logits(&on_gpu, &items, &gpu);
+    assert_same_logits(&format!("{name}, after one step"), &trained_flex, &trained_gpu);
+
+    // Trained on one backend, saved, loaded and used on the other.
+    let dir = tempfile::tempdir().unwrap();
+    let gpu_on_flex = moved(&on_gpu, &config, &flex, &dir.path().join("gpu.bpk"));
+    assert_same_logits(
+        &format!("{name}, trained on wgpu, run on flex"),
+        &logits(&gpu_on_flex, &items, &flex),
+        &trained_gpu,
+    );
+    let flex_on_gpu = moved(&on_flex, &config, &gpu, &dir.path().join("flex.bpk"));
+    assert_same_logits(
+        &format!("{name}, trained on flex, run on wgpu"),
+        &trained_flex,
+        &logits(&flex_on_gpu, &items, &gpu),
+    );
+}
+
+#[test]
+fn mlp_is_the_same_network_on_wgpu_and_flex() {
+    one_network_two_backends("mlp");
+}
+
+#[test]
+fn cnn_is_the_same_network_on_wgpu_and_flex() {
+    one_network_two_backends("cnn");
+}
+
+#[test]
+fn cnn_bn_is_the_same_network_on_wgpu_and_flex() {
+    one_network_two_backends("cnn_bn");
+}
+
+#[test]
+fn cnn_dropout_is_the_same_network_on_wgpu_and_flex() {
+    one_network_two_backends("cnn_dropout");
+}
+
+#[test]
+fn cnn_bn_dropout_is_the_same_network_on_wgpu_and_flex() {
+    one_network_two_backends("cnn_bn_dropout");
+}
+
+#[test]
+fn cnn_res_is_the_same_network_on_wgpu_and_flex() {
+    one_network_two_backends("cnn_res");
+}
+
+/// Dropout on wgpu drops about the share it is told to and scales the rest.
+#[test]
+fn dropout_on_wgpu_drops_its_share_and_scales_the_rest() {
+    let Some(gpu) = wgpu() else { return };
+    let dropout = burn::nn::DropoutConfig::new(0.25).init();
+    let ones = Tensor::<2>::ones([64, 1024], &gpu.autodiff());
+    let out: Vec<f32> = dropout.forward(ones).into_data().convert::<f32>().to_vec().unwrap();
+    let dropped = out.iter().filter(|&&v| v == 0.0).count() as f64 / out.len() as f64;
+    assert!((dropped - 0.25).abs() < 0.01, "dropped {dropped}");
+    assert!(
+        out.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6),
+        "kept values scaled by 1/(1-p)"
+    );
+}
