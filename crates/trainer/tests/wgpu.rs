@@ -63,15 +63,18 @@ fn small_data(dir: &Path) -> PathBuf {
     root
 }
 
-/// Polls `metrics.csv` of a run until it has a row starting with `prefix`.
-fn wait_for_row(run_dir: &Path, prefix: &str) {
+/// Polls a run folder until epoch `epoch`'s checkpoints (model, optimizer,
+/// scheduler) are all saved: what `--resume` continues from.
+fn wait_for_checkpoint(run_dir: &Path, epoch: usize) {
     let deadline = Instant::now() + Duration::from_secs(600);
-    while !std::fs::read_to_string(run_dir.join("metrics.csv"))
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with(prefix))
-    {
-        assert!(Instant::now() < deadline, "no '{prefix}' row in time");
+    let saved = |kind: &str| {
+        run_dir
+            .join("checkpoint")
+            .join(format!("{kind}-{epoch}.bpk"))
+            .is_file()
+    };
+    while !["model", "optim", "scheduler"].into_iter().all(saved) {
+        assert!(Instant::now() < deadline, "no epoch {epoch} checkpoint in time");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -152,7 +155,9 @@ fn cnn_res_trains_on_wgpu_is_killed_resumes_and_predicts_the_same_on_flex() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for_row(&run_dir, "1,valid");
+    wait_for_checkpoint(&run_dir, 1);
+    // Into epoch 2 (a step takes longer than this), then SIGKILL.
+    std::thread::sleep(Duration::from_millis(200));
     child.kill().unwrap();
     child.wait().unwrap();
 
