@@ -229,7 +229,11 @@ pub fn report_adapters() -> Result<()> {
     let chosen = choose(&all).ok_or_else(|| anyhow::anyhow!(NO_ADAPTER))?;
     println!("wgpu adapters (Vulkan, Metal, DirectX 12):");
     for adapter in &all {
-        let mark = if std::ptr::eq(adapter, chosen) { "*" } else { " " };
+        let mark = if std::ptr::eq(adapter, chosen) {
+            "*"
+        } else {
+            " "
+        };
         println!("{mark} {}", adapter.describe());
     }
     println!("--backend wgpu uses the one marked *");

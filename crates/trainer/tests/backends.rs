@@ -182,7 +182,10 @@ fn assert_same_logits(what: &str, flex: &[f32], wgpu: &[f32]) -> f32 {
     );
     for (i, (a, b)) in answers(flex).iter().zip(answers(wgpu)).enumerate() {
         if let (Some(a), Some(b)) = (a, b) {
-            assert_eq!(*a, b, "{what}: image {i} read as class {a} on flex, {b} on wgpu");
+            assert_eq!(
+                *a, b,
+                "{what}: image {i} read as class {a} on flex, {b} on wgpu"
+            );
         }
     }
     diff
@@ -223,7 +226,11 @@ fn one_network_two_backends(name: &str) {
 
     // Dropout really is off: two training forwards agree.
     let forward = |m: &Network| m.forward(batch(&items, &train_flex).images).into_data();
-    assert_eq!(forward(&on_flex), forward(&on_flex), "{name}: dropout still on");
+    assert_eq!(
+        forward(&on_flex),
+        forward(&on_flex),
+        "{name}: dropout still on"
+    );
 
     let initial = assert_same_logits(
         &format!("{name}, initial weights"),
@@ -314,11 +321,16 @@ fn dropout_on_wgpu_drops_its_share_and_scales_the_rest() {
     let Some(gpu) = wgpu() else { return };
     let dropout = burn::nn::DropoutConfig::new(0.25).init();
     let ones = Tensor::<2>::ones([64, 1024], &gpu.autodiff());
-    let out: Vec<f32> = dropout.forward(ones).into_data().try_to_vec_as::<f32>().unwrap();
+    let out: Vec<f32> = dropout
+        .forward(ones)
+        .into_data()
+        .try_to_vec_as::<f32>()
+        .unwrap();
     let dropped = out.iter().filter(|&&v| v == 0.0).count() as f64 / out.len() as f64;
     assert!((dropped - 0.25).abs() < 0.01, "dropped {dropped}");
     assert!(
-        out.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6),
+        out.iter()
+            .all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6),
         "kept values scaled by 1/(1-p)"
     );
 }

@@ -389,7 +389,9 @@ fn run_without_vulkan(args: &[&str], cwd: &Path) -> Option<Output> {
     };
     let devices = without_vulkan().arg("devices").output().unwrap();
     if devices.status.success() {
-        eprintln!("an adapter is found without Vulkan drivers: the refusal without one is not tested here");
+        eprintln!(
+            "an adapter is found without Vulkan drivers: the refusal without one is not tested here"
+        );
         return None;
     }
     Some(without_vulkan().args(args).output().unwrap())

@@ -49,7 +49,13 @@ fn small_data(dir: &Path) -> PathBuf {
     let root = dir.join("data");
     let Some(real) = dataset::real_data_root() else {
         let per_class = PER_CLASS.to_string();
-        run(&["synth", "--out", root.to_str().unwrap(), "--per-class", &per_class]);
+        run(&[
+            "synth",
+            "--out",
+            root.to_str().unwrap(),
+            "--per-class",
+            &per_class,
+        ]);
         return root;
     };
     for k in 1..=dataset::NUM_CLASSES {
@@ -74,7 +80,10 @@ fn wait_for_checkpoint(run_dir: &Path, epoch: usize) {
             .is_file()
     };
     while !["model", "optim", "scheduler"].into_iter().all(saved) {
-        assert!(Instant::now() < deadline, "no epoch {epoch} checkpoint in time");
+        assert!(
+            Instant::now() < deadline,
+            "no epoch {epoch} checkpoint in time"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -108,7 +117,10 @@ fn predict(run_dir: &Path, data: &Path, backend: &str) -> Vec<(String, String, f
 /// The same class for every image on both backends, and probabilities
 /// within 1e-4 (f32 sums in another order).
 fn assert_same_answers(run_dir: &Path, data: &Path) {
-    let (flex, wgpu) = (predict(run_dir, data, "flex"), predict(run_dir, data, "wgpu"));
+    let (flex, wgpu) = (
+        predict(run_dir, data, "flex"),
+        predict(run_dir, data, "wgpu"),
+    );
     assert_eq!(flex.len(), dataset::NUM_CLASSES * PER_CLASS);
     for (a, b) in flex.iter().zip(&wgpu) {
         assert_eq!((&a.0, &a.1), (&b.0, &b.1), "flex {a:?}, wgpu {b:?}");
