@@ -244,7 +244,7 @@ fn adam_step(model: Network, gradients: &BTreeMap<String, Vec<f32>>) -> Network 
         .step(LR, model, visitor.out)
 }
 
-/// The network trained on `from`'s backend, saved and loaded on `to`.
+/// `model` saved and loaded on `to`: the same weights, sharing nothing.
 fn moved(model: &Network, config: &ModelConfig, to: &Device, file: &std::path::Path) -> Network {
     model.valid().save_file(file).expect("weights save");
     config
@@ -269,15 +269,27 @@ fn one_network_two_backends(name: &str) {
         snapshot(&model, None); // parameters are drawn when first read
         model
     };
-    let on_gpu = on_flex.clone().fork(&train_gpu);
-
-    // Dropout really is off: two training forwards agree.
+    // Dropout really is off: two training forwards agree (before the copy:
+    // they move BatchNorm's running statistics).
     let forward = |m: &Network| m.forward(batch(&items, &train_flex).images).into_data();
     assert_eq!(
         forward(&on_flex),
         forward(&on_flex),
         "{name}: dropout still on"
     );
+
+    // Through a file, not `fork`: a moved module shares BatchNorm's running
+    // statistics with the original, and they must be updated separately.
+    let dir = tempfile::tempdir().unwrap();
+    let on_gpu = moved(
+        &on_flex,
+        &config,
+        &train_gpu,
+        &dir.path().join("initial.bpk"),
+    );
+    let on_gpu = dropout_off(on_gpu);
+    // `valid` first: it folds in running statistics' pending updates.
+    let before = snapshot(&on_flex.valid(), None);
 
     let initial = assert_same_logits(
         &format!("{name}, initial weights"),
@@ -300,13 +312,31 @@ fn one_network_two_backends(name: &str) {
     // The optimizer on both backends from the same gradients: Adam's first
     // step is about ±lr for any gradient above epsilon, so the rounding
     // noise above would otherwise be amplified into whole steps.
-    let (on_flex, on_gpu) = (adam_step(on_flex, &grads_flex), adam_step(on_gpu, &grads_flex));
+    let (on_flex, on_gpu) = (
+        adam_step(on_flex, &grads_flex),
+        adam_step(on_gpu, &grads_flex),
+    );
+    let (after_flex, after_gpu) = (
+        snapshot(&on_flex.valid(), None),
+        snapshot(&on_gpu.valid(), None),
+    );
     let weights = assert_same(
         &format!("{name}: after one Adam step,"),
-        &snapshot(&on_flex, None),
-        &snapshot(&on_gpu, None),
+        &after_flex,
+        &after_gpu,
         |_| WEIGHTS,
     );
+    // BatchNorm's running statistics moved in the step on both backends
+    // (so the comparison above covers their update).
+    for (path, old) in before.iter().filter(|(p, _)| p.contains("running_")) {
+        assert_ne!(&after_gpu[path], old, "{name}: {path} not updated on wgpu");
+        assert_ne!(&after_flex[path], old, "{name}: {path} not updated on flex");
+    }
+    let statistics = after_gpu
+        .iter()
+        .filter(|(p, _)| p.contains("running_"))
+        .map(|(p, v)| max_abs_diff(v, &after_flex[p]))
+        .fold(0.0, f32::max);
     let trained_flex = logits(&on_flex, &items, &flex);
     let trained_gpu = logits(&on_gpu, &items, &gpu);
     let trained = assert_same_logits(
@@ -316,7 +346,6 @@ fn one_network_two_backends(name: &str) {
     );
 
     // Trained on one backend, saved, loaded and used on the other.
-    let dir = tempfile::tempdir().unwrap();
     let gpu_on_flex = moved(&on_gpu, &config, &flex, &dir.path().join("gpu.bpk"));
     let to_flex = assert_same_logits(
         &format!("{name}, trained on wgpu, run on flex"),
@@ -332,7 +361,7 @@ fn one_network_two_backends(name: &str) {
     eprintln!(
         "{name}: max abs difference wgpu - flex: logits {initial:.1e} (initial), {trained:.1e} (after a step), \
          {to_flex:.1e} / {to_gpu:.1e} (moved to flex / wgpu); gradients {gradients:.1e} (largest {largest:.1e}); \
-         weights after Adam {weights:.1e}"
+         weights and running statistics after Adam {weights:.1e} (statistics alone {statistics:.1e})"
     );
 }
 
