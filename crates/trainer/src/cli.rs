@@ -18,6 +18,7 @@ use crate::study::StudyName;
 const EXAMPLES: &str = "Examples:
   trainer --model cnn_res --data ../shared/hanzi12/train     train (on flex, the CPU backend)
   trainer --model cnn_res --backend wgpu                     train on a GPU
+  trainer devices                                            the GPU adapter --backend wgpu uses
   trainer predict --checkpoint artifacts/cnn_res-<time> some/image.bmp
   trainer eval --checkpoint artifacts/cnn_res-<time> --data ../shared/hanzi12/train
   trainer synth --out /tmp/synth --per-class 620
@@ -53,6 +54,8 @@ pub enum Command {
     Scratch(ScratchArgs),
     /// Reproduce one of the course report's studies (or all): train, plot, write REPORT.md.
     Study(StudyArgs),
+    /// List the GPU adapters wgpu finds and the one `--backend wgpu` uses (an error where none).
+    Devices,
 }
 
 /// `--data`: the same flag, with the same default, in every command.

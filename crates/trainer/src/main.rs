@@ -67,6 +67,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::run_bench(args),
         Command::Scratch(args) => commands::run_scratch(args),
         Command::Study(args) => study::run(&args),
+        Command::Devices => backend::report_adapters(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
