@@ -68,7 +68,7 @@ fn wgpu() -> Option<Device> {
 
 /// Real handwriting where there is some, else the synthetic set.
 fn items() -> Vec<Hanzi12Item> {
-    match dataset::real_data_root() {
+    match testdata::real_data_root() {
         Some(root) => Hanzi12::open(root)
             .expect("real data opens")
             .first_per_class(PER_CLASS)

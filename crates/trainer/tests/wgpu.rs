@@ -47,7 +47,7 @@ fn wgpu_adapter() -> bool {
 /// handwriting where there is some, else the synthetic set.
 fn small_data(dir: &Path) -> PathBuf {
     let root = dir.join("data");
-    let Some(real) = dataset::real_data_root() else {
+    let Some(real) = testdata::real_data_root() else {
         let per_class = PER_CLASS.to_string();
         run(&[
             "synth",
