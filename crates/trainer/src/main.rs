@@ -8,6 +8,7 @@ mod infer;
 mod optim;
 mod progress;
 mod scratch;
+mod serve;
 mod study;
 mod train;
 
@@ -48,6 +49,7 @@ const EXAMPLES: &str = "Examples:
   trainer --model cnn_res --backend wgpu                     train on a GPU
   trainer predict --checkpoint artifacts/cnn_res-<time> some/image.bmp
   trainer eval --checkpoint artifacts/cnn_res-<time> --data ../shared/hanzi12/train
+  trainer serve --checkpoint artifacts/cnn_res-<time>       a page to write on, and an HTTP API
   trainer synth --out /tmp/synth --per-class 620
   trainer study all --data ../shared/hanzi12/train           the course report's studies";
 
@@ -80,6 +82,10 @@ enum Command {
     Scratch(scratch::ScratchArgs),
     /// Reproduce one of the course report's studies (or all): train, plot, write REPORT.md.
     Study(study::StudyArgs),
+    /// Serve a trained run: a web page to write a character on, and an HTTP API.
+    Serve(serve::ServeArgs),
+    /// Load-test a served run with concurrent clients on loopback.
+    ServeBench(serve::bench::ServeBenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -266,6 +272,8 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => run_bench(args),
         Some(Command::Scratch(args)) => scratch::run(&args),
         Some(Command::Study(args)) => study::run(&args),
+        Some(Command::Serve(args)) => serve::run(&args),
+        Some(Command::ServeBench(args)) => serve::bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
