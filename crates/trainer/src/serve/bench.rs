@@ -140,7 +140,7 @@ fn load(addr: SocketAddr, bodies: &[Vec<u8>], clients: usize, requests: usize) -
                     start.wait();
                     warm_up?;
                     (0..per_client)
-                        .map(|i| {
+                        .map(|i| -> Result<(f64, f64)> {
                             let started = Instant::now();
                             let batch = post(&agent, url, &bodies[(c * 7 + i) % bodies.len()])?;
                             Ok((1000.0 * started.elapsed().as_secs_f64(), batch))

@@ -220,10 +220,14 @@ mod tests {
         Request::get(path).body(Body::empty()).unwrap()
     }
 
+    async fn buggy() -> &'static str {
+        panic!("a bug in a handler")
+    }
+
     #[tokio::test]
     async fn a_panicking_handler_is_a_json_500_and_the_next_request_is_served() {
         let routes = Router::new()
-            .route("/bug", get(|| async { panic!("a bug in a handler") }))
+            .route("/bug", get(buggy))
             .route("/fine", get(health));
         let router = with_layers(routes, 1024, Duration::from_secs(5));
         let (status, json) = call(&router, get_request("/bug")).await;
