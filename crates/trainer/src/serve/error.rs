@@ -57,18 +57,14 @@ pub async fn json_errors(method: Method, uri: Uri, response: Response) -> Respon
     let (parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
     let detail = String::from_utf8_lossy(&text).trim().to_string();
-    let allowed = parts
-        .headers
-        .get(header::ALLOW)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .replace(',', " or");
     let message = match status {
         StatusCode::NOT_FOUND => format!(
             "no such path: {} (the page is /; the API is POST /api/predict, GET /api/model, GET /api/health)",
             uri.path()
         ),
         StatusCode::METHOD_NOT_ALLOWED => {
+            // axum adds its `Allow` header outside these layers.
+            let allowed = super::routes::method_of(uri.path());
             format!("{method} {} is not served: use {allowed}", uri.path())
         }
         StatusCode::PAYLOAD_TOO_LARGE => {

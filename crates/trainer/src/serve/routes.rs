@@ -75,6 +75,14 @@ pub fn router(app: App, body_limit: usize, timeout: Duration) -> Router {
     with_layers(routes, body_limit, timeout)
 }
 
+/// The method a path of [`router`] answers; the others get a 405 naming it.
+pub fn method_of(path: &str) -> &'static str {
+    match path {
+        "/api/predict" => "POST",
+        _ => "GET",
+    }
+}
+
 /// Errors as JSON (outermost, so it sees every layer's answer), panics as
 /// 500s, a deadline for the whole request (a body sent slowly or stopped
 /// gets a 408), and the body limit (413).
@@ -253,7 +261,7 @@ mod tests {
         assert!(json["error"].as_str().unwrap().contains("limit"), "{json}");
         let (status, json) = call(&router, get_request("/echo")).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-        assert!(json["error"].as_str().unwrap().contains("GET /echo"), "{json}");
+        assert!(json["error"].as_str().unwrap().contains("GET /echo is not served"), "{json}");
         let (status, json) = call(&router, get_request("/nowhere")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert!(json["error"].as_str().unwrap().contains("/nowhere"), "{json}");
