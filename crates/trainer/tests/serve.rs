@@ -77,7 +77,7 @@ fn api_run() -> &'static (PathBuf, PathBuf) {
         let run = dir.join("run");
         run_ok(
             &[
-                "--model", "mlp", "--data", data.to_str().unwrap(), "--epochs", "8",
+                "--model", "mlp", "--data", data.to_str().unwrap(), "--epochs", "15",
                 "--artifacts", run.to_str().unwrap(),
             ],
             &dir,
@@ -247,11 +247,12 @@ fn serves_the_page_and_reads_images_as_predict_does() {
         assert_eq!(answer["input"]["normalised"], is_png);
         assert_eq!(answer["input"]["pixels"].as_array().unwrap().len(), 784);
         assert_eq!(answer["model"], "mlp");
-        let class = i % 12;
-        right += (top["folder"].as_u64().unwrap() as usize == class + 1) as usize;
+        if i < 12 {
+            right += (top["folder"].as_u64().unwrap() as usize == i + 1) as usize;
+        }
     }
-    // Images the network trained on come back as their characters.
-    assert!(right >= 20, "{right} of 24 right");
+    // Course images the network trained on come back as their characters.
+    assert!(right >= 10, "{right} of 12 right");
 }
 
 /// A request written by hand on a raw socket; the status and JSON that came back.
@@ -317,29 +318,23 @@ fn every_bad_request_gets_its_4xx_in_json_and_the_server_stays_up() {
     let agent = agent();
     let good = std::fs::read(data.join("3/1.bmp")).unwrap();
     let real_png = png(image::GrayImage::from_pixel(64, 64, image::Luma([255])));
-    let jpeg = {
-        let mut out = std::io::Cursor::new(Vec::new());
-        image::DynamicImage::ImageLuma8(image::GrayImage::new(8, 8))
-            .write_to(&mut out, image::ImageFormat::Bmp)
-            .unwrap();
-        // JPEG's magic bytes before anything: the server must not try to read it.
-        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
-        bytes.extend(vec![0u8; 200]);
-        bytes
-    };
+    // The start of a JPEG file (JFIF): refused from its magic bytes, unread.
+    let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00];
+    jpeg.extend(vec![0u8; 200]);
     let huge = huge_png(20_000);
     assert!(huge.len() < 200_000, "tiny on disk: {} bytes", huge.len());
     let predict_url = served.url("/api/predict");
+    let truncated = &real_png[..real_png.len() - 30];
     let cases: Vec<(&str, &str, Option<&str>, &[u8], u16, &str)> = vec![
-        ("empty body", "POST", Some("image/png"), b"", 400, "empty"),
-        ("not an image", "POST", Some("image/png"), b"hello, server", 400, "not an image"),
-        ("a JPEG", "POST", Some("image/jpeg"), &jpeg, 415, "image/jpeg"),
-        ("a JPEG said to be a PNG", "POST", Some("image/png"), &jpeg, 415, "JPG"),
-        ("no content type", "POST", None, &good, 415, "Content-Type"),
-        ("BMP said to be PNG", "POST", Some("image/png"), &good, 415, "says PNG"),
-        ("a truncated PNG", "POST", Some("image/png"), &real_png[..real_png.len() - 30], 400, "truncated"),
-        ("a 20000x20000 PNG", "POST", Some("image/png"), &huge, 422, "20000x20000"),
-        ("a wrong method", "GET", None, b"", 405, "use POST"),
+        ("empty body", "POST", Some("image/png"), &[], 400, "empty"),
+        ("not an image", "POST", Some("image/png"), b"hello, server".as_slice(), 400, "not an image"),
+        ("a JPEG", "POST", Some("image/jpeg"), &jpeg[..], 415, "image/jpeg"),
+        ("a JPEG said to be a PNG", "POST", Some("image/png"), &jpeg[..], 415, "JPG"),
+        ("no content type", "POST", None, &good[..], 415, "Content-Type"),
+        ("BMP said to be PNG", "POST", Some("image/png"), &good[..], 415, "says PNG"),
+        ("a truncated PNG", "POST", Some("image/png"), truncated, 400, "truncated"),
+        ("a 20000x20000 PNG", "POST", Some("image/png"), &huge[..], 422, "20000x20000"),
+        ("a wrong method", "GET", None, &[], 405, "use POST"),
     ];
     for (what, method, content_type, body, status, needle) in cases {
         let (got, json) = call(&agent, method, &predict_url, content_type, body);
