@@ -326,7 +326,7 @@ fn every_bad_request_gets_its_4xx_in_json_and_the_server_stays_up() {
     let predict_url = served.url("/api/predict");
     let truncated = &real_png[..real_png.len() - 30];
     let cases: Vec<(&str, &str, Option<&str>, &[u8], u16, &str)> = vec![
-        ("empty body", "POST", Some("image/png"), &[], 400, "empty"),
+        ("empty body", "POST", Some("image/png"), b"".as_slice(), 400, "empty"),
         ("not an image", "POST", Some("image/png"), b"hello, server".as_slice(), 400, "not an image"),
         ("a JPEG", "POST", Some("image/jpeg"), &jpeg[..], 415, "image/jpeg"),
         ("a JPEG said to be a PNG", "POST", Some("image/png"), &jpeg[..], 415, "JPG"),
@@ -334,7 +334,7 @@ fn every_bad_request_gets_its_4xx_in_json_and_the_server_stays_up() {
         ("BMP said to be PNG", "POST", Some("image/png"), &good[..], 415, "says PNG"),
         ("a truncated PNG", "POST", Some("image/png"), truncated, 400, "truncated"),
         ("a 20000x20000 PNG", "POST", Some("image/png"), &huge[..], 422, "20000x20000"),
-        ("a wrong method", "GET", None, &[], 405, "use POST"),
+        ("a wrong method", "GET", None, b"".as_slice(), 405, "use POST"),
     ];
     for (what, method, content_type, body, status, needle) in cases {
         let (got, json) = call(&agent, method, &predict_url, content_type, body);
