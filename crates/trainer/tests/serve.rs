@@ -382,11 +382,11 @@ fn concurrent_requests_get_the_answers_single_requests_get() {
         }
         bodies.push(("image/png", on_a_page(&data.join(format!("{k}/1.bmp")))));
     }
-    let agent = agent();
+    let alone = agent();
     let single: Vec<Value> = bodies
         .iter()
         .map(|(t, b)| {
-            let answer = predict(&agent, &served, t, b);
+            let answer = predict(&alone, &served, t, b);
             assert_eq!(answer["batch"], 1);
             answer["classes"].clone()
         })
