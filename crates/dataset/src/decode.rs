@@ -76,11 +76,18 @@ pub fn decode_image(bytes: &[u8]) -> Result<Decoded, String> {
 /// The whole picture squeezed to 28x28, as the files of another size always
 /// were (unlike [`crate::normalise`], which crops to the ink).
 fn resize_to_side(ink: &InkImage) -> Vec<f32> {
-    let paper: Vec<u8> = ink.pixels.iter().map(|&v| 255 - (v * 255.0).round() as u8).collect();
+    let paper: Vec<u8> = ink
+        .pixels
+        .iter()
+        .map(|&v| 255 - (v * 255.0).round() as u8)
+        .collect();
     let grey = image::GrayImage::from_raw(ink.width as u32, ink.height as u32, paper)
         .expect("width * height grey values");
     let small = image::imageops::resize(&grey, SIDE as u32, SIDE as u32, FilterType::Triangle);
-    small.pixels().map(|p| 1.0 - p.0[0] as f32 / 255.0).collect()
+    small
+        .pixels()
+        .map(|p| 1.0 - p.0[0] as f32 / 255.0)
+        .collect()
 }
 
 #[cfg(test)]

@@ -81,7 +81,9 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         .map(|&clients| load(addr, &bodies, clients, args.requests))
         .collect();
     let _ = stop.send(());
-    serving.join().map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
+    serving
+        .join()
+        .map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
     let loads = measured?;
     if args.json {
         for l in &loads {
@@ -153,7 +155,10 @@ fn load(addr: SocketAddr, bodies: &[Vec<u8>], clients: usize, requests: usize) -
         let started = Instant::now();
         let results: Vec<Result<Vec<(f64, f64)>>> = handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| bail!("a client thread panicked")))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| bail!("a client thread panicked"))
+            })
             .collect();
         (results, started.elapsed().as_secs_f64())
     });

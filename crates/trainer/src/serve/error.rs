@@ -68,15 +68,15 @@ pub async fn json_errors(method: Method, uri: Uri, response: Response) -> Respon
             format!("{method} {} is not served: use {allowed}", uri.path())
         }
         StatusCode::PAYLOAD_TOO_LARGE => {
-            format!("body over the {} limit", super::describe_bytes(super::BODY_LIMIT))
+            format!(
+                "body over the {} limit",
+                super::describe_bytes(super::BODY_LIMIT)
+            )
         }
         StatusCode::REQUEST_TIMEOUT => {
             "request not complete in time (was the body sent too slowly, or stopped?)".to_string()
         }
-        _ if detail.is_empty() => status
-            .canonical_reason()
-            .unwrap_or("error")
-            .to_lowercase(),
+        _ if detail.is_empty() => status.canonical_reason().unwrap_or("error").to_lowercase(),
         _ => detail,
     };
     let mut response = ApiError::new(status, message).into_response();

@@ -85,7 +85,10 @@ impl ServeConfig {
             bail!("--max-wait-ms {}: expected 0 to 1000", args.max_wait_ms);
         }
         if !(args.timeout_s > 0.0 && args.timeout_s <= 3600.0) {
-            bail!("--timeout-s {}: expected more than 0, at most 3600", args.timeout_s);
+            bail!(
+                "--timeout-s {}: expected more than 0, at most 3600",
+                args.timeout_s
+            );
         }
         let run = match &args.checkpoint {
             Some(run) => run.clone(),
@@ -112,7 +115,10 @@ fn newest_run(root: &Path) -> Result<PathBuf> {
         .flatten()
         .filter_map(|entry| {
             let dir = entry.ok()?.path();
-            let saved = std::fs::metadata(dir.join("model.bpk")).ok()?.modified().ok()?;
+            let saved = std::fs::metadata(dir.join("model.bpk"))
+                .ok()?
+                .modified()
+                .ok()?;
             dir.join("config.json").is_file().then_some((saved, dir))
         })
         .max();
@@ -248,7 +254,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         "serving {} ({accuracy}; {} parameters) from {} on {}",
         model.network, model.parameters, model.run, model.backend
     );
-    println!("open http://{addr}/ (API: POST /api/predict, GET /api/model, GET /api/health); Ctrl-C stops");
+    println!(
+        "open http://{addr}/ (API: POST /api/predict, GET /api/model, GET /api/health); Ctrl-C stops"
+    );
     runtime()?.block_on(server.run(stop_signal()))?;
     println!("stopped");
     Ok(())

@@ -108,7 +108,11 @@ fn sniff(bytes: &[u8]) -> Result<Kind, ApiError> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!(
                 "the body is a {} image: only PNG and BMP are read",
-                other.extensions_str().first().unwrap_or(&"?").to_uppercase()
+                other
+                    .extensions_str()
+                    .first()
+                    .unwrap_or(&"?")
+                    .to_uppercase()
             ),
         )),
         Err(_) => Err(ApiError::new(
@@ -184,7 +188,11 @@ mod tests {
         assert_eq!((status, message.contains("JPG")), (415, true), "{message}");
         let whole = png(40, 40);
         let (status, message) = refusal(read_picture(&whole[..whole.len() - 20], Kind::Png));
-        assert_eq!((status, message.contains("truncated")), (400, true), "{message}");
+        assert_eq!(
+            (status, message.contains("truncated")),
+            (400, true),
+            "{message}"
+        );
         let (status, message) = refusal(read_picture(&huge_png(20_000), Kind::Png));
         assert_eq!((status, message.contains("20000x20000")), (422, true));
         let (status, message) = refusal(read_picture(&whole, Kind::Bmp));

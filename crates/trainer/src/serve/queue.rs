@@ -100,9 +100,9 @@ impl Queue {
                     let _ = ready_tx.send(Err(e));
                 }
             })?;
-        let info = ready_rx
-            .recv()
-            .map_err(|_| anyhow::anyhow!("the inference thread stopped while loading the model"))??;
+        let info = ready_rx.recv().map_err(|_| {
+            anyhow::anyhow!("the inference thread stopped while loading the model")
+        })??;
         Ok((Queue { sender, arriving }, info))
     }
 
@@ -293,7 +293,10 @@ mod tests {
             Queue::start(config(1, 0), move || Ok((recording(recorder), ()))).unwrap();
         let rt = runtime();
         let failed = rt.block_on(queue.classify(queue.arrival(), vec![f32::NAN; 784]));
-        assert_eq!(failed.unwrap_err(), QueueError::Failed("a NaN pixel".into()));
+        assert_eq!(
+            failed.unwrap_err(),
+            QueueError::Failed("a NaN pixel".into())
+        );
         let next = rt.block_on(queue.classify(queue.arrival(), vec![0.25; 784]));
         assert_eq!(next.unwrap().probabilities[0], 0.25);
     }

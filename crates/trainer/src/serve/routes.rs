@@ -170,7 +170,8 @@ async fn predict(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
     let started = Instant::now();
-    let body = body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    let body =
+        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
     let declared = declared_kind(&headers)?;
     let arrival = app.queue.arrival();
     // Decoding can take milliseconds for a large picture: off the I/O threads.
@@ -241,11 +242,17 @@ mod tests {
         let (status, json) = call(&router, get_request("/bug")).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(
-            json["error"].as_str().unwrap().contains("a bug in a handler"),
+            json["error"]
+                .as_str()
+                .unwrap()
+                .contains("a bug in a handler"),
             "{json}"
         );
         let (status, json) = call(&router, get_request("/fine")).await;
-        assert_eq!((status, json["status"].as_str()), (StatusCode::OK, Some("ok")));
+        assert_eq!(
+            (status, json["status"].as_str()),
+            (StatusCode::OK, Some("ok"))
+        );
     }
 
     #[tokio::test]
@@ -255,15 +262,26 @@ mod tests {
             post(|body: Bytes| async move { Json(serde_json::json!({ "n": body.len() })) }),
         );
         let router = with_layers(routes, 16, Duration::from_secs(5));
-        let big = Request::post("/echo").body(Body::from(vec![0u8; 17])).unwrap();
+        let big = Request::post("/echo")
+            .body(Body::from(vec![0u8; 17]))
+            .unwrap();
         let (status, json) = call(&router, big).await;
         assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(json["error"].as_str().unwrap().contains("limit"), "{json}");
         let (status, json) = call(&router, get_request("/echo")).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-        assert!(json["error"].as_str().unwrap().contains("GET /echo is not served"), "{json}");
+        assert!(
+            json["error"]
+                .as_str()
+                .unwrap()
+                .contains("GET /echo is not served"),
+            "{json}"
+        );
         let (status, json) = call(&router, get_request("/nowhere")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        assert!(json["error"].as_str().unwrap().contains("/nowhere"), "{json}");
+        assert!(
+            json["error"].as_str().unwrap().contains("/nowhere"),
+            "{json}"
+        );
     }
 }
