@@ -411,7 +411,9 @@ fn every_bad_request_gets_its_4xx_in_json_and_the_server_stays_up() {
     );
     let predict_url = served.url("/api/predict");
     let truncated = &real_png[..real_png.len() - 30];
-    let cases: Vec<(&str, &str, Option<&str>, &[u8], u16, &str)> = vec![
+    // (what, method, content type, body, status, words in the error)
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a [u8], u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "empty body",
             "POST",
