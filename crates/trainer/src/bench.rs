@@ -143,6 +143,15 @@ fn infer_throughput(model: &Network, device: &Device, batch: usize, seconds: f64
     done as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Inference images per second of `model` at batch 256 and at batch 1, as
+/// [`bench`] measures them (for `serve-bench` to print beside its own).
+pub fn inference_figures(model: &Network, device: &Device) -> (f64, f64) {
+    (
+        infer_throughput(model, device, INFER_BATCH, 2.0),
+        infer_throughput(model, device, 1, 1.0),
+    )
+}
+
 /// Images per second through the training pipeline: views4 augmentation and
 /// batching into tensors; and decoding of course-style BMP files.
 fn data_throughput(data: &Hanzi12, batch: usize, device: &Device) -> (f64, f64) {
@@ -207,8 +216,7 @@ pub fn bench(
             .map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
         let train = train_throughput(&config, &device, batch, steps);
         let model = config.init(&device);
-        let infer_img_per_s = infer_throughput(&model, &device, INFER_BATCH, 2.0);
-        let infer_batch1_img_per_s = infer_throughput(&model, &device, 1, 1.0);
+        let (infer_img_per_s, infer_batch1_img_per_s) = inference_figures(&model, &device);
         out.push(Figures {
             model: name.to_string(),
             backend: backend.to_string(),

@@ -21,6 +21,7 @@ const EXAMPLES: &str = "Examples:
   trainer devices                                            the GPU adapter --backend wgpu uses
   trainer predict --checkpoint artifacts/cnn_res-<time> some/image.bmp
   trainer eval --checkpoint artifacts/cnn_res-<time> --data ../shared/hanzi12/train
+  trainer serve --checkpoint artifacts/cnn_res-<time>       a page to write on, and an HTTP API
   trainer synth --out /tmp/synth --per-class 620
   trainer study all --data ../shared/hanzi12/train           the course report's studies";
 
@@ -56,6 +57,10 @@ pub enum Command {
     Study(StudyArgs),
     /// List the GPU adapters wgpu finds and the one `--backend wgpu` uses (an error where none).
     Devices,
+    /// Serve a trained run: a web page to write a character on, and an HTTP API.
+    Serve(crate::serve::ServeArgs),
+    /// Load-test a served run with concurrent clients on loopback.
+    ServeBench(crate::serve::bench::ServeBenchArgs),
 }
 
 /// `--data`: the same flag, with the same default, in every command.

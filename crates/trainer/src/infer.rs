@@ -5,8 +5,8 @@ use burn::data::dataset::Dataset;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use dataset::{
-    CHARACTERS, Hanzi12, Hanzi12Batcher, Hanzi12Item, NUM_CLASSES, PIXELS, SIDE, decode_image,
-    is_image_path,
+    CHARACTERS, Hanzi12, Hanzi12Batcher, Hanzi12Item, NUM_CLASSES, NormaliseConfig, PIXELS, SIDE,
+    is_image_path, network_input,
 };
 use models::Network;
 use std::path::{Path, PathBuf};
@@ -120,27 +120,42 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Reads images to unlabelled items.
-fn read_items(paths: &[PathBuf]) -> Result<Vec<Hanzi12Item>> {
-    paths
+/// Reads images to unlabelled items, each turned into the input of the run's
+/// network as the server does it ([`dataset::network_input`]), and says how
+/// many a raw-box network gets normalised like a course file (not 28x28).
+fn read_items(paths: &[PathBuf], run: Option<&NormaliseConfig>) -> Result<Vec<Hanzi12Item>> {
+    let mut normalised = 0;
+    let items = paths
         .iter()
         .map(|path| {
             let bytes =
                 std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            let decoded = decode_image(&bytes).map_err(|reason| {
+            let input = network_input(&bytes, run).map_err(|reason| {
                 anyhow::anyhow!(
                     "cannot decode image {}: {reason} (expected a BMP or PNG)",
                     path.display()
                 )
             })?;
-            Ok(Hanzi12Item {
-                image: decoded.image,
-                label: 0,
-                character: CHARACTERS[0],
-                source: path.display().to_string(),
-            })
+            normalised += input.normalised as usize;
+            Ok(unlabelled(input.image, path.display().to_string()))
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    if normalised > 0 && run.is_none() {
+        println!(
+            "note: {normalised} image(s) not 28x28: cropped to the ink, scaled to the course size and centred"
+        );
+    }
+    Ok(items)
+}
+
+/// A 28x28 network input as an item with no label.
+pub fn unlabelled(image: Vec<f32>, source: String) -> Hanzi12Item {
+    Hanzi12Item {
+        image,
+        label: 0,
+        character: CHARACTERS[0],
+        source,
+    }
 }
 
 /// `predict`: the top-k characters of each image, and optionally a CSV.
@@ -151,7 +166,7 @@ pub fn predict(
     csv: Option<&Path>,
 ) -> Result<()> {
     let files = image_paths(paths)?;
-    let items = read_items(&files)?;
+    let items = read_items(&files, trained.config.normalise.as_ref())?;
     let probs = trained.probabilities(&items);
     let mut table = String::from("path,class,character,probability\n");
     for (item, p) in items.iter().zip(&probs) {

@@ -13,6 +13,7 @@ mod optim;
 mod progress;
 mod run_dir;
 mod scratch;
+mod serve;
 mod stretch;
 mod study;
 mod train;
@@ -68,6 +69,8 @@ fn main() -> ExitCode {
         Command::Scratch(args) => commands::run_scratch(args),
         Command::Study(args) => study::run(&args),
         Command::Devices => backend::report_adapters(),
+        Command::Serve(args) => serve::run(&args),
+        Command::ServeBench(args) => serve::bench::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -451,7 +451,10 @@ fn a_diverging_run_stops_with_the_epoch_and_step() {
     let stderr = text(&out.stderr);
     let (_, at) = stderr.split_once("at epoch ").expect("names the epoch");
     let (epoch, rest) = at.split_once(", step ").expect("names the step");
-    assert!(epoch.parse::<usize>().is_ok_and(|e| (1..=3).contains(&e)), "{stderr}");
+    assert!(
+        epoch.parse::<usize>().is_ok_and(|e| (1..=3).contains(&e)),
+        "{stderr}"
+    );
     assert!(rest.starts_with(|c: char| c.is_ascii_digit()), "{stderr}");
 }
 
