@@ -122,7 +122,7 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Reads images to unlabelled items, each turned into the input of the run's
 /// network as the server does it ([`dataset::network_input`]), and says how
-/// many a raw-box network gets normalised like a course file (not 28x28).
+/// many were not 28x28 and so were cropped, scaled and centred.
 fn read_items(paths: &[PathBuf], run: Option<&NormaliseConfig>) -> Result<Vec<Hanzi12Item>> {
     let mut normalised = 0;
     let items = paths
@@ -136,11 +136,11 @@ fn read_items(paths: &[PathBuf], run: Option<&NormaliseConfig>) -> Result<Vec<Ha
                     path.display()
                 )
             })?;
-            normalised += input.normalised as usize;
+            normalised += usize::from((input.width, input.height) != (SIDE, SIDE));
             Ok(unlabelled(input.image, path.display().to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
-    if normalised > 0 && run.is_none() {
+    if normalised > 0 {
         println!(
             "note: {normalised} image(s) not 28x28: cropped to the ink, scaled to the course size and centred"
         );
