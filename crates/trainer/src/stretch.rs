@@ -5,8 +5,7 @@
 //! (`kernels::subnormal`). The four are timed in rounds, in turn, so a
 //! machine that gets busier slows all of them alike.
 
-use anyhow::Result;
-use anyhow::bail;
+use anyhow::{Result, bail};
 use burn::module::{ModuleVisitor, Param};
 use burn::optim::{AdamState, GradientsParams, LearningRate, ModuleOptimizer, Optimizer};
 use burn::prelude::*;

@@ -658,3 +658,51 @@ fn a_study_refuses_bad_flags_in_one_line() {
         "nothing written on a refused start"
     );
 }
+
+#[test]
+fn bench_trained_times_a_run_from_its_last_epoch_and_counts_subnormals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_data(tmp.path(), 10);
+    let run_dir = tmp.path().join("run");
+    assert!(
+        run(&mlp_run(&data, 1, &run_dir), tmp.path())
+            .status
+            .success()
+    );
+    let out = run(
+        &[
+            "bench",
+            "--trained",
+            run_dir.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--batch",
+            "8",
+            "--steps",
+            "2",
+            "--rounds",
+            "1",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(figures["epoch"], 1);
+    assert_eq!(figures["model"], "mlp");
+    for key in [
+        "fresh_img_per_s",
+        "fresh_flushed_img_per_s",
+        "trained_img_per_s",
+        "trained_flushed_img_per_s",
+    ] {
+        assert!(figures[key].as_f64().unwrap() > 0.0, "{key}: {figures}");
+    }
+    for key in ["trained_subnormal_gradients", "trained_subnormal_moments"] {
+        let share = figures[key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&share), "{key}: {figures}");
+    }
+    // A folder that holds no run is one line naming it.
+    let out = run(&["bench", "--trained", "nowhere"], tmp.path());
+    assert_clean_failure(&out, "nowhere");
+}
