@@ -58,9 +58,9 @@ pub enum Command {
     /// List the GPU adapters wgpu finds and the one `--backend wgpu` uses (an error where none).
     Devices,
     /// Serve a trained run: a web page to write a character on, and an HTTP API.
-    Serve(crate::serve::ServeArgs),
+    Serve(ServeArgs),
     /// Load-test a served run with concurrent clients on loopback.
-    ServeBench(crate::serve::bench::ServeBenchArgs),
+    ServeBench(ServeBenchArgs),
 }
 
 /// `--data`: the same flag, with the same default, in every command.
@@ -554,4 +554,50 @@ mod tests {
         };
         assert!(bad(activation, "cnn").starts_with("--activation: "));
     }
+}
+
+/// `serve`: a trained run behind a web page and an HTTP API.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Run folder written by training [default: the newest run under artifacts/].
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Address to listen on: loopback unless you say otherwise (0.0.0.0:8080 for every interface).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    #[arg(long, default_value = "flex")]
+    pub backend: Backend,
+    /// Most images answered by one forward pass.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
+    /// Longest an image waits, in milliseconds, for requests already received to join its pass.
+    #[arg(long, default_value_t = 2.0)]
+    pub max_wait_ms: f64,
+    /// Seconds a request may take, its body included, before it is answered 408.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout_s: f64,
+}
+
+/// `serve-bench`: a served run under concurrent clients on loopback.
+#[derive(Args, Debug)]
+pub struct ServeBenchArgs {
+    /// Run folder written by training [default: the newest run under artifacts/].
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    #[arg(long, default_value = "flex")]
+    pub backend: Backend,
+    /// Concurrent clients, one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
+    pub clients: Vec<usize>,
+    /// Requests per measurement, shared among the clients.
+    #[arg(long, default_value_t = 2000)]
+    pub requests: usize,
+    /// The server's batching limits (see `serve`).
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
+    #[arg(long, default_value_t = 2.0)]
+    pub max_wait_ms: f64,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -3,37 +3,13 @@
 //! for the same model. Figures only; nothing is asserted.
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{ServeArgs, ServeConfig, Server};
-use crate::backend::Backend;
+use super::{ServeConfig, Server};
+use crate::cli::ServeArgs;
+use crate::cli::ServeBenchArgs;
 use crate::infer::Trained;
-
-#[derive(Args, Debug)]
-pub struct ServeBenchArgs {
-    /// Run folder written by training [default: the newest run under artifacts/].
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    #[arg(long, default_value = "flex")]
-    pub backend: Backend,
-    /// Concurrent clients, one measurement each.
-    #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
-    pub clients: Vec<usize>,
-    /// Requests per measurement, shared among the clients.
-    #[arg(long, default_value_t = 2000)]
-    pub requests: usize,
-    /// The server's batching limits (see `serve`).
-    #[arg(long, default_value_t = 64)]
-    pub max_batch: usize,
-    #[arg(long, default_value_t = 2.0)]
-    pub max_wait_ms: f64,
-    /// One JSON object per line.
-    #[arg(long)]
-    pub json: bool,
-}
 
 /// One measurement.
 #[derive(Debug, serde::Serialize)]

@@ -14,13 +14,13 @@ mod queue;
 mod routes;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
+use crate::cli::ServeArgs;
 use crate::infer::{Trained, unlabelled};
 use crate::metrics::best_valid;
 use crate::run_dir::RunDir;
@@ -37,27 +37,6 @@ pub fn describe_bytes(bytes: usize) -> String {
 
 /// Where training puts runs, and where `serve` looks without `--checkpoint`.
 const ARTIFACTS: &str = "artifacts";
-
-#[derive(Args, Debug)]
-pub struct ServeArgs {
-    /// Run folder written by training [default: the newest run under artifacts/].
-    #[arg(long)]
-    pub checkpoint: Option<PathBuf>,
-    /// Address to listen on: loopback unless you say otherwise (0.0.0.0:8080 for every interface).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub addr: String,
-    #[arg(long, default_value = "flex")]
-    pub backend: Backend,
-    /// Most images answered by one forward pass.
-    #[arg(long, default_value_t = 64)]
-    pub max_batch: usize,
-    /// Longest an image waits, in milliseconds, for requests already received to join its pass.
-    #[arg(long, default_value_t = 2.0)]
-    pub max_wait_ms: f64,
-    /// Seconds a request may take, its body included, before it is answered 408.
-    #[arg(long, default_value_t = 10.0)]
-    pub timeout_s: f64,
-}
 
 /// Every setting of a server.
 #[derive(Clone, Debug)]
