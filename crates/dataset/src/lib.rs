@@ -52,6 +52,5 @@ pub use folder::{DEFAULT_VALID_RATIO, Hanzi12, is_image_path};
 pub use handwriting::HandwritingConfig;
 pub use input::{NetworkInput, ink_to_input, network_input};
 pub use normalise::{Centre, InkImage, NormaliseConfig, normalise};
-pub use normalised::Normalised;
 pub use sheet::contact_sheet;
 pub use synth::{SynthConfig, SyntheticHanzi12};
