@@ -15,3 +15,31 @@ pub fn real_data_root() -> Option<PathBuf> {
         .flatten()
         .find(|p| p.is_dir())
 }
+
+/// Copies the first `per_class` images (by number) of each class of the
+/// course data into `to/<k>/`, in the course layout; `false`, copying
+/// nothing, where this machine has no course data.
+pub fn copy_course_sample(to: &std::path::Path, per_class: usize) -> bool {
+    let Some(real) = real_data_root() else {
+        return false;
+    };
+    for k in 1..=12 {
+        let class = to.join(k.to_string());
+        std::fs::create_dir_all(&class).expect("a writable test folder");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(real.join(k.to_string()))
+            .expect("a class folder of the course data")
+            .map(|e| e.expect("a readable folder entry").path())
+            .collect();
+        files.sort_by_key(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u32>().ok())
+                .unwrap_or(u32::MAX)
+        });
+        for file in files.iter().take(per_class) {
+            std::fs::copy(file, class.join(file.file_name().expect("a file name")))
+                .expect("a copied course image");
+        }
+    }
+    true
+}

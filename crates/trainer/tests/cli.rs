@@ -43,42 +43,19 @@ fn text(bytes: &[u8]) -> String {
 /// `per_class` images of each class in the course layout under `dir`.
 fn small_data(dir: &Path, per_class: usize) -> PathBuf {
     let root = dir.join("data");
-    match testdata::real_data_root() {
-        Some(real) => {
-            for k in 1..=12 {
-                let class = root.join(k.to_string());
-                std::fs::create_dir_all(&class).unwrap();
-                let mut files: Vec<PathBuf> = std::fs::read_dir(real.join(k.to_string()))
-                    .unwrap()
-                    .map(|e| e.unwrap().path())
-                    .collect();
-                files.sort_by_key(|p| {
-                    p.file_stem()
-                        .unwrap()
-                        .to_str()
-                        .unwrap()
-                        .parse::<u32>()
-                        .unwrap_or(u32::MAX)
-                });
-                for file in files.iter().take(per_class) {
-                    std::fs::copy(file, class.join(file.file_name().unwrap())).unwrap();
-                }
-            }
-        }
-        None => {
-            eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
-            let out = run(
-                &[
-                    "synth",
-                    "--out",
-                    root.to_str().unwrap(),
-                    "--per-class",
-                    &per_class.to_string(),
-                ],
-                dir,
-            );
-            assert!(out.status.success(), "{}", text(&out.stderr));
-        }
+    if !testdata::copy_course_sample(&root, per_class) {
+        eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
+        let out = run(
+            &[
+                "synth",
+                "--out",
+                root.to_str().unwrap(),
+                "--per-class",
+                &per_class.to_string(),
+            ],
+            dir,
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
     }
     root
 }

@@ -35,26 +35,11 @@ fn lasting_dir() -> PathBuf {
 /// `per_class` course images per class under `dir/data`, or synthetic ones
 /// where there is no real data.
 fn small_data(dir: &Path, per_class: usize) -> PathBuf {
-    let root = dir.join("data");
-    match testdata::real_data_root() {
-        Some(real) => {
-            for k in 1..=12 {
-                let class = root.join(k.to_string());
-                std::fs::create_dir_all(&class).unwrap();
-                for n in 1..=per_class {
-                    let file = real.join(k.to_string()).join(format!("{n}.bmp"));
-                    if file.is_file() {
-                        std::fs::copy(&file, class.join(format!("{n}.bmp"))).unwrap();
-                    }
-                }
-            }
-        }
-        None => {
-            eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
-            synthetic_data(dir, per_class);
-        }
+    if testdata::copy_course_sample(&dir.join("data"), per_class) {
+        return dir.join("data");
     }
-    root
+    eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
+    synthetic_data(dir, per_class)
 }
 
 fn synthetic_data(dir: &Path, per_class: usize) -> PathBuf {

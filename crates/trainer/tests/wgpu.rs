@@ -47,7 +47,7 @@ fn wgpu_adapter() -> bool {
 /// handwriting where there is some, else the synthetic set.
 fn small_data(dir: &Path) -> PathBuf {
     let root = dir.join("data");
-    let Some(real) = testdata::real_data_root() else {
+    if !testdata::copy_course_sample(&root, PER_CLASS) {
         let per_class = PER_CLASS.to_string();
         run(&[
             "synth",
@@ -56,15 +56,6 @@ fn small_data(dir: &Path) -> PathBuf {
             "--per-class",
             &per_class,
         ]);
-        return root;
-    };
-    for k in 1..=dataset::NUM_CLASSES {
-        let class = root.join(k.to_string());
-        std::fs::create_dir_all(&class).unwrap();
-        for n in 1..=PER_CLASS {
-            let file = format!("{n}.bmp");
-            std::fs::copy(real.join(k.to_string()).join(&file), class.join(&file)).unwrap();
-        }
     }
     root
 }
