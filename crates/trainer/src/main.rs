@@ -48,9 +48,12 @@ fn keep_freed_memory() {
 /// subnormal range (the weights of inputs that are always zero), and each
 /// step then ran them through the CPU's slow path. `HANZI12_KEEP_SUBNORMALS=1`
 /// keeps IEEE arithmetic, to measure the difference (`bench --trained`).
+/// Set on the main thread before any other thread exists, so every thread
+/// (rayon's pool, the loaders, the Learner's) starts with it; no pool is
+/// started here for commands that never compute.
 fn flush_subnormals() {
     if std::env::var_os("HANZI12_KEEP_SUBNORMALS").is_none() {
-        kernels::subnormal::flush_subnormals(true);
+        kernels::subnormal::set_on_this_thread(true);
     }
 }
 
