@@ -22,6 +22,8 @@ const EXAMPLES: &str = "Examples:
   trainer predict --checkpoint artifacts/cnn_res-<time> some/image.bmp
   trainer eval --checkpoint artifacts/cnn_res-<time> --data ../shared/hanzi12/train
   trainer serve --checkpoint artifacts/cnn_res-<time>       a page to write on, and an HTTP API
+  trainer export --checkpoint artifacts/cnn_res-<time> --out cnn_res.safetensors
+  trainer import model.pt --model cnn_res --out artifacts/from-pytorch
   trainer synth --out /tmp/synth --per-class 620
   trainer study all --data ../shared/hanzi12/train           the course report's studies";
 
@@ -57,6 +59,10 @@ pub enum Command {
     Study(StudyArgs),
     /// List the GPU adapters wgpu finds and the one `--backend wgpu` uses (an error where none).
     Devices,
+    /// Write a run's best weights as .safetensors under the PyTorch reference's state_dict names.
+    Export(ExportArgs),
+    /// Make a run folder from a .safetensors or PyTorch .pt/.pth state_dict of one of the six networks.
+    Import(ImportArgs),
     /// Serve a trained run: a web page to write a character on, and an HTTP API.
     Serve(ServeArgs),
     /// Load-test a served run with concurrent clients on loopback.
@@ -171,7 +177,7 @@ pub enum NormaliseArg {
 }
 
 impl NormaliseArg {
-    fn config(self) -> Option<NormaliseConfig> {
+    pub fn config(self) -> Option<NormaliseConfig> {
         let centre = match self {
             NormaliseArg::Mass => Centre::Mass,
             NormaliseArg::Box => Centre::Box,
@@ -188,6 +194,15 @@ impl NormaliseArg {
 pub enum ConventionArg {
     Ink,
     Raw,
+}
+
+impl ConventionArg {
+    pub fn convention(self) -> PixelConvention {
+        match self {
+            ConventionArg::Ink => PixelConvention::Ink,
+            ConventionArg::Raw => PixelConvention::Raw,
+        }
+    }
 }
 
 impl TrainArgs {
@@ -214,10 +229,7 @@ impl TrainArgs {
             weight_decay: self.weight_decay,
             schedule: self.schedule,
             augment: AugmentConfig::new().with_scheme(self.augment),
-            convention: match self.convention {
-                ConventionArg::Ink => PixelConvention::Ink,
-                ConventionArg::Raw => PixelConvention::Raw,
-            },
+            convention: self.convention.convention(),
             normalise: self.normalise.config(),
             valid_ratio: self.valid_ratio,
             seed: self.seed,
@@ -277,6 +289,62 @@ pub struct EvalArgs {
     pub out: Option<PathBuf>,
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Run folder written by training (its best weights, model.bpk, are exported).
+    #[arg(long)]
+    pub checkpoint: PathBuf,
+    /// The .safetensors file to write (replaced if it exists).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the network's logits of these images (files or folders) to --logits,
+    /// to check another framework's output against ours.
+    #[arg(long, num_args = 1.., requires = "logits")]
+    pub images: Vec<PathBuf>,
+    /// CSV for the logits of --images: path,logit_1,...,logit_12 (f32 values, exact).
+    #[arg(long, requires = "images")]
+    pub logits: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// A .safetensors file, or a PyTorch state_dict saved with torch.save as .pt or .pth.
+    pub file: PathBuf,
+    /// The network the weights are for: mlp, cnn, cnn_bn, cnn_dropout, cnn_bn_dropout, cnn_res.
+    #[arg(long)]
+    pub model: String,
+    /// MLP hidden layer sizes, e.g. 256,128 (default 256).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub hidden: Option<Vec<usize>>,
+    /// MLP activation: leakyrelu (default), sigmoid, relu, tanh.
+    #[arg(long)]
+    pub activation: Option<Activation>,
+    /// Dropout probability the network was trained with (it moves the MLP's layer numbers).
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Pixels the network expects: ink (ink = 1) or raw (white = 1) [default: the file's metadata, else ink].
+    #[arg(long)]
+    pub convention: Option<ConventionArg>,
+    /// How the network's images were normalised: mass, box or none [default: the file's metadata, else none: raw 28x28 boxes, as bench/pytorch_reference.py trains].
+    #[arg(long)]
+    pub normalise: Option<NormaliseArg>,
+    /// The run folder to create (must not exist yet).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+impl ImportArgs {
+    /// The network `--model` and its options name.
+    pub fn model(&self) -> Result<ModelConfig> {
+        let options = ModelOptions {
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            dropout: self.dropout,
+        };
+        model_config(&self.model, &options)
+    }
 }
 
 #[derive(Args, Debug)]

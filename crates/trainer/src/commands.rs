@@ -6,12 +6,14 @@ use burn::data::dataset::Dataset;
 use dataset::Hanzi12;
 use std::path::Path;
 
+use crate::backend::Backend;
 use crate::cli::{
-    BenchArgs, EvalArgs, PredictArgs, ScratchArgs, SheetArgs, SynthArgs, TrainArgs, new_run_folder,
+    BenchArgs, EvalArgs, ExportArgs, ImportArgs, PredictArgs, ScratchArgs, SheetArgs, SynthArgs,
+    TrainArgs, new_run_folder,
 };
 use crate::data::{self, SYNTH_SEED};
 use crate::run_dir::RunDir;
-use crate::{atomic, bench, infer, scratch, stretch, train};
+use crate::{atomic, bench, infer, interop, scratch, stretch, train};
 
 /// Synthetic images per class for `bench` when there is no real data.
 const BENCH_SYNTH_PER_CLASS: usize = 100;
@@ -87,6 +89,40 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             out.display()
         );
     }
+    Ok(())
+}
+
+pub fn run_export(args: ExportArgs) -> Result<()> {
+    interop::check_out(&args.out)?;
+    let trained = infer::Trained::load(&args.checkpoint, Backend::Flex)?;
+    let tensors = interop::export(&trained, &args.checkpoint, &args.out)?;
+    println!(
+        "wrote {tensors} tensors to {} (load with bench/pytorch_reference.py --load)",
+        args.out.display()
+    );
+    if let Some(csv) = &args.logits {
+        let n = interop::write_logits(&trained, &args.images, csv)?;
+        println!("wrote the logits of {n} images to {}", csv.display());
+    }
+    Ok(())
+}
+
+pub fn run_import(args: ImportArgs) -> Result<()> {
+    let model = args.model()?;
+    let convention = args.convention.map(|c| c.convention());
+    let normalise = args.normalise.map(|n| n.config());
+    let imported = interop::load(&args.file, model, convention, normalise)?;
+    interop::write_run(&imported, &args.out)?;
+    let config = &imported.config;
+    println!(
+        "imported {} tensors of a {} ({} pixels, normalisation: {}) from {} into {}",
+        imported.tensors,
+        config.model.describe(),
+        interop::convention_name(config.convention),
+        interop::normalise_name(config.normalise.as_ref()),
+        args.file.display(),
+        args.out.display()
+    );
     Ok(())
 }
 

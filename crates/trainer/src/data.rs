@@ -28,6 +28,8 @@ pub enum DataSource {
     },
     /// The built-in synthetic handwriting.
     Synthetic { per_class: usize, seed: u64 },
+    /// None: the weights were imported (`trainer import`), not trained here.
+    Imported { file: PathBuf },
 }
 
 impl DataSource {
@@ -75,6 +77,10 @@ impl DataSource {
                 Ok(data)
             }
             DataSource::Synthetic { per_class, seed } => Ok(synthetic(*per_class, *seed)),
+            DataSource::Imported { file } => anyhow::bail!(
+                "this run's weights were imported from {}, not trained here: there is no training data to resume with (train a new run from them with --init)",
+                file.display()
+            ),
         }
     }
 
@@ -91,6 +97,7 @@ impl DataSource {
             DataSource::Synthetic { per_class, seed } => {
                 format!("synthetic ({per_class} per class, seed {seed})")
             }
+            DataSource::Imported { file } => format!("imported from {}", file.display()),
         }
     }
 }

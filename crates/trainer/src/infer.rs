@@ -123,7 +123,7 @@ fn collect_images(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 /// Reads images to unlabelled items, each turned into the input of the run's
 /// network as the server does it ([`dataset::network_input`]), and says how
 /// many were not 28x28 and so were cropped, scaled and centred.
-fn read_items(paths: &[PathBuf], run: Option<&NormaliseConfig>) -> Result<Vec<Hanzi12Item>> {
+pub fn read_items(paths: &[PathBuf], run: Option<&NormaliseConfig>) -> Result<Vec<Hanzi12Item>> {
     let mut normalised = 0;
     let items = paths
         .iter()

@@ -8,6 +8,7 @@ mod commands;
 mod config;
 mod data;
 mod infer;
+mod interop;
 mod metrics;
 mod optim;
 mod progress;
@@ -72,6 +73,8 @@ fn main() -> ExitCode {
         Command::Scratch(args) => commands::run_scratch(args),
         Command::Study(args) => study::run(&args),
         Command::Devices => backend::report_adapters(),
+        Command::Export(args) => commands::run_export(args),
+        Command::Import(args) => commands::run_import(args),
         Command::Serve(args) => serve::run(&args),
         Command::ServeBench(args) => serve::bench::run(&args),
     };

@@ -1,0 +1,221 @@
+//! End-to-end tests of `trainer export` and `trainer import` (the real
+//! binary, runs trained here on a few images per class): weights survive
+//! the round trip bit for bit, and files that do not fit are refused in one
+//! line with nothing written. PyTorch itself is checked by `bench/parity.py`.
+
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const NETWORKS: [&str; 6] = [
+    "mlp",
+    "cnn",
+    "cnn_bn",
+    "cnn_dropout",
+    "cnn_bn_dropout",
+    "cnn_res",
+];
+
+fn trainer<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("trainer runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn succeeds(out: Output) -> String {
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// `per_class` images of each class in the course layout under `dir`: real
+/// handwriting where the course set is found, else the synthetic set.
+fn small_data(dir: &Path, per_class: usize) -> PathBuf {
+    let root = dir.join("data");
+    if !testdata::copy_course_sample(&root, per_class) {
+        eprintln!("no course data found: testing on synthetic handwriting");
+        let per_class = per_class.to_string();
+        succeeds(trainer(
+            &["synth", "--out", s(&root), "--per-class", &per_class],
+            dir,
+        ));
+    }
+    root
+}
+
+/// Trains `model` for one epoch into `<dir>/<model>`.
+fn train(dir: &Path, data: &Path, model: &str) -> PathBuf {
+    let run = dir.join(model);
+    let args = ["--model", model, "--data", s(data), "--epochs", "1", "--artifacts", s(&run)];
+    succeeds(trainer(&args, dir));
+    run
+}
+
+fn export(dir: &Path, run: &Path, out: &Path) {
+    succeeds(trainer(&["export", "--checkpoint", s(run), "--out", s(out)], dir));
+}
+
+fn import(dir: &Path, file: &Path, model: &str, out: &Path) -> Output {
+    trainer(&["import", s(file), "--model", model, "--out", s(out)], dir)
+}
+
+/// Every tensor of a safetensors file: name, dtype, shape and bytes.
+fn tensors(file: &Path) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
+    let bytes = std::fs::read(file).unwrap();
+    let parsed = SafeTensors::deserialize(&bytes).unwrap();
+    let mut out: Vec<_> = parsed
+        .tensors()
+        .into_iter()
+        .map(|(name, t)| (name, t.dtype(), t.shape().to_vec(), t.data().to_vec()))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn predictions(dir: &Path, run: &Path, data: &Path) -> String {
+    let csv = dir.join(format!("{}.csv", run.file_name().unwrap().to_str().unwrap()));
+    succeeds(trainer(
+        &["predict", "--checkpoint", s(run), s(data), "--csv", s(&csv)],
+        dir,
+    ));
+    std::fs::read_to_string(csv).unwrap()
+}
+
+#[test]
+fn export_then_import_keeps_every_bit_and_every_prediction_of_all_six_networks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = small_data(dir, 8);
+    for model in NETWORKS {
+        let run = train(dir, &data, model);
+        let file = dir.join(format!("{model}.safetensors"));
+        export(dir, &run, &file);
+
+        let bytes = std::fs::read(&file).unwrap();
+        let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+        let metadata = header.metadata().clone().unwrap();
+        assert_eq!(metadata["hanzi12.network"], model);
+        assert_eq!(metadata["hanzi12.convention"], "ink");
+
+        let imported = dir.join(format!("{model}-imported"));
+        succeeds(import(dir, &file, model, &imported));
+        let again = dir.join(format!("{model}-again.safetensors"));
+        export(dir, &imported, &again);
+        let (first, second) = (tensors(&file), tensors(&again));
+        assert!(!first.is_empty());
+        assert_eq!(first, second, "{model}: weights changed in the round trip");
+
+        assert_eq!(
+            predictions(dir, &run, &data),
+            predictions(dir, &imported, &data).replace("-imported", ""),
+            "{model}: the imported run predicts differently"
+        );
+    }
+
+    // An imported run is a starting point for training, not a run to resume.
+    let fine_tuned = dir.join("fine-tuned");
+    let init = dir.join("mlp-imported");
+    succeeds(trainer(
+        &["--model", "mlp", "--data", s(&data), "--epochs", "1", "--init", s(&init), "--artifacts", s(&fine_tuned)],
+        dir,
+    ));
+    let resumed = trainer(&["--artifacts", s(&init), "--resume"], dir);
+    assert!(!resumed.status.success());
+    assert!(text(&resumed.stderr).contains("imported from"), "{}", text(&resumed.stderr));
+}
+
+/// `file` rewritten with `edit` applied to its tensors.
+fn rewrite(
+    file: &Path,
+    out: &Path,
+    edit: impl FnOnce(&mut Vec<(String, Dtype, Vec<usize>, Vec<u8>)>),
+) {
+    let mut all = tensors(file);
+    edit(&mut all);
+    let views: Vec<(String, TensorView)> = all
+        .iter()
+        .map(|(name, dtype, shape, data)| {
+            (name.clone(), TensorView::new(*dtype, shape.clone(), data).unwrap())
+        })
+        .collect();
+    std::fs::write(out, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+/// The import of `file` as `model` fails with one line containing each of
+/// `needles`, and leaves no folder behind.
+fn refused(dir: &Path, file: &Path, model: &str, needles: &[&str]) {
+    let out_dir = dir.join("refused");
+    let out = import(dir, file, model, &out_dir);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    for needle in needles {
+        assert!(stderr.contains(needle), "expected '{needle}' in: {stderr}");
+    }
+    assert!(!out_dir.exists(), "{} was written", out_dir.display());
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("refused"))
+        .collect();
+    assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+}
+
+#[test]
+fn files_that_do_not_fit_are_refused_in_one_line_naming_the_tensor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let data = small_data(dir, 4);
+    let run = train(dir, &data, "cnn_bn");
+    let file = dir.join("cnn_bn.safetensors");
+    export(dir, &run, &file);
+
+    // Another network's weights: the first tensor it lacks, with its shape.
+    refused(dir, &file, "cnn_res", &["'shortcut.weight'", "[64, 1, 1, 1]"]);
+    refused(dir, &file, "cnn", &["'norm1.weight'", "not part of a cnn"]);
+
+    let edited = dir.join("edited.safetensors");
+    rewrite(&file, &edited, |all| all.retain(|t| t.0 != "conv2.bias"));
+    refused(dir, &edited, "cnn_bn", &["no tensor 'conv2.bias'", "f32 [64]"]);
+
+    rewrite(&file, &edited, |all| {
+        let t = all.iter_mut().find(|t| t.0 == "fc1.weight").unwrap();
+        t.2 = vec![3136, 128]; // Burn's orientation, not PyTorch's
+    });
+    refused(dir, &edited, "cnn_bn", &["'fc1.weight' has shape [3136, 128], expected [128, 3136]"]);
+
+    rewrite(&file, &edited, |all| {
+        let t = all.iter_mut().find(|t| t.0 == "norm2.running_var").unwrap();
+        t.1 = Dtype::I32;
+    });
+    refused(dir, &edited, "cnn_bn", &["'norm2.running_var' is i32, expected f32 [64]"]);
+
+    let bytes = std::fs::read(&file).unwrap();
+    let truncated = dir.join("truncated.safetensors");
+    std::fs::write(&truncated, &bytes[..bytes.len() - 100]).unwrap();
+    refused(dir, &truncated, "cnn_bn", &["truncated.safetensors", "not a complete safetensors file"]);
+
+    let not_a_model = dir.join("notes.txt");
+    std::fs::write(&not_a_model, "hello").unwrap();
+    refused(dir, &not_a_model, "cnn_bn", &["expected a .safetensors file or a PyTorch state_dict"]);
+
+    // A folder that already holds something is never overwritten.
+    let busy = dir.join("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("keep.txt"), "mine").unwrap();
+    let out = import(dir, &file, "cnn_bn", &busy);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(busy.join("keep.txt")).unwrap(), "mine");
+}
