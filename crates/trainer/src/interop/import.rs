@@ -48,7 +48,6 @@ fn read(file: &Path) -> Result<Contents> {
     if !file.is_file() {
         bail!("{}: no such file", file.display());
     }
-    let one_line = |e: &dyn std::fmt::Display| e.to_string().replace('\n', " ");
     match Format::of(file)? {
         Format::Safetensors => {
             let mut store = SafetensorsStore::from_file(file);
@@ -75,7 +74,7 @@ fn read_pytorch(file: &Path) -> Result<Contents> {
         anyhow::anyhow!(
             "{}: not a readable PyTorch state_dict ({})",
             file.display(),
-            e.to_string().replace('\n', " ")
+            one_line(&e)
         )
     })?;
     Ok(Contents {
@@ -90,6 +89,11 @@ fn read_pytorch(file: &Path) -> Result<Contents> {
         "{}: this build reads .safetensors only (build the trainer with --features pytorch for .pt/.pth)",
         file.display()
     )
+}
+
+/// An error of a reader, on one line.
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().replace('\n', " ")
 }
 
 /// The free-form metadata of a safetensors header.
