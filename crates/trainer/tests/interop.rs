@@ -56,13 +56,25 @@ fn small_data(dir: &Path, per_class: usize) -> PathBuf {
 /// Trains `model` for one epoch into `<dir>/<model>`.
 fn train(dir: &Path, data: &Path, model: &str) -> PathBuf {
     let run = dir.join(model);
-    let args = ["--model", model, "--data", s(data), "--epochs", "1", "--artifacts", s(&run)];
+    let args = [
+        "--model",
+        model,
+        "--data",
+        s(data),
+        "--epochs",
+        "1",
+        "--artifacts",
+        s(&run),
+    ];
     succeeds(trainer(&args, dir));
     run
 }
 
 fn export(dir: &Path, run: &Path, out: &Path) {
-    succeeds(trainer(&["export", "--checkpoint", s(run), "--out", s(out)], dir));
+    succeeds(trainer(
+        &["export", "--checkpoint", s(run), "--out", s(out)],
+        dir,
+    ));
 }
 
 fn import(dir: &Path, file: &Path, model: &str, out: &Path) -> Output {
@@ -83,7 +95,10 @@ fn tensors(file: &Path) -> Vec<(String, Dtype, Vec<usize>, Vec<u8>)> {
 }
 
 fn predictions(dir: &Path, run: &Path, data: &Path) -> String {
-    let csv = dir.join(format!("{}.csv", run.file_name().unwrap().to_str().unwrap()));
+    let csv = dir.join(format!(
+        "{}.csv",
+        run.file_name().unwrap().to_str().unwrap()
+    ));
     succeeds(trainer(
         &["predict", "--checkpoint", s(run), s(data), "--csv", s(&csv)],
         dir,
@@ -126,12 +141,27 @@ fn export_then_import_keeps_every_bit_and_every_prediction_of_all_six_networks()
     let fine_tuned = dir.join("fine-tuned");
     let init = dir.join("mlp-imported");
     succeeds(trainer(
-        &["--model", "mlp", "--data", s(&data), "--epochs", "1", "--init", s(&init), "--artifacts", s(&fine_tuned)],
+        &[
+            "--model",
+            "mlp",
+            "--data",
+            s(&data),
+            "--epochs",
+            "1",
+            "--init",
+            s(&init),
+            "--artifacts",
+            s(&fine_tuned),
+        ],
         dir,
     ));
     let resumed = trainer(&["--artifacts", s(&init), "--resume"], dir);
     assert!(!resumed.status.success());
-    assert!(text(&resumed.stderr).contains("imported from"), "{}", text(&resumed.stderr));
+    assert!(
+        text(&resumed.stderr).contains("imported from"),
+        "{}",
+        text(&resumed.stderr)
+    );
 }
 
 /// `file` rewritten with `edit` applied to its tensors.
@@ -145,7 +175,10 @@ fn rewrite(
     let views: Vec<(String, TensorView)> = all
         .iter()
         .map(|(name, dtype, shape, data)| {
-            (name.clone(), TensorView::new(*dtype, shape.clone(), data).unwrap())
+            (
+                name.clone(),
+                TensorView::new(*dtype, shape.clone(), data).unwrap(),
+            )
         })
         .collect();
     std::fs::write(out, safetensors::serialize(views, None).unwrap()).unwrap();
@@ -182,33 +215,63 @@ fn files_that_do_not_fit_are_refused_in_one_line_naming_the_tensor() {
     export(dir, &run, &file);
 
     // Another network's weights: the first tensor it lacks, with its shape.
-    refused(dir, &file, "cnn_res", &["'shortcut.weight'", "[64, 1, 1, 1]"]);
+    refused(
+        dir,
+        &file,
+        "cnn_res",
+        &["'shortcut.weight'", "[64, 1, 1, 1]"],
+    );
     refused(dir, &file, "cnn", &["'norm1.bias'", "not part of a cnn"]);
 
     let edited = dir.join("edited.safetensors");
     rewrite(&file, &edited, |all| all.retain(|t| t.0 != "conv2.bias"));
-    refused(dir, &edited, "cnn_bn", &["no tensor 'conv2.bias'", "f32 [64]"]);
+    refused(
+        dir,
+        &edited,
+        "cnn_bn",
+        &["no tensor 'conv2.bias'", "f32 [64]"],
+    );
 
     rewrite(&file, &edited, |all| {
         let t = all.iter_mut().find(|t| t.0 == "fc1.weight").unwrap();
         t.2 = vec![3136, 128]; // Burn's orientation, not PyTorch's
     });
-    refused(dir, &edited, "cnn_bn", &["'fc1.weight' has shape [3136, 128], expected [128, 3136]"]);
+    refused(
+        dir,
+        &edited,
+        "cnn_bn",
+        &["'fc1.weight' has shape [3136, 128], expected [128, 3136]"],
+    );
 
     rewrite(&file, &edited, |all| {
         let t = all.iter_mut().find(|t| t.0 == "norm2.running_var").unwrap();
         t.1 = Dtype::I32;
     });
-    refused(dir, &edited, "cnn_bn", &["'norm2.running_var' is i32, expected f32 [64]"]);
+    refused(
+        dir,
+        &edited,
+        "cnn_bn",
+        &["'norm2.running_var' is i32, expected f32 [64]"],
+    );
 
     let bytes = std::fs::read(&file).unwrap();
     let truncated = dir.join("truncated.safetensors");
     std::fs::write(&truncated, &bytes[..bytes.len() - 100]).unwrap();
-    refused(dir, &truncated, "cnn_bn", &["truncated.safetensors", "not a complete safetensors file"]);
+    refused(
+        dir,
+        &truncated,
+        "cnn_bn",
+        &["truncated.safetensors", "not a complete safetensors file"],
+    );
 
     let not_a_model = dir.join("notes.txt");
     std::fs::write(&not_a_model, "hello").unwrap();
-    refused(dir, &not_a_model, "cnn_bn", &["expected a .safetensors file or a PyTorch state_dict"]);
+    refused(
+        dir,
+        &not_a_model,
+        "cnn_bn",
+        &["expected a .safetensors file or a PyTorch state_dict"],
+    );
 
     // A folder that already holds something is never overwritten.
     let busy = dir.join("busy");
@@ -216,8 +279,15 @@ fn files_that_do_not_fit_are_refused_in_one_line_naming_the_tensor() {
     std::fs::write(busy.join("keep.txt"), "mine").unwrap();
     let out = import(dir, &file, "cnn_bn", &busy);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("already exists"), "{}", text(&out.stderr));
-    assert_eq!(std::fs::read_to_string(busy.join("keep.txt")).unwrap(), "mine");
+    assert!(
+        text(&out.stderr).contains("already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(busy.join("keep.txt")).unwrap(),
+        "mine"
+    );
 }
 
 /// Exact `path,logit_1..` rows of `export --logits`, as numbers.
@@ -226,7 +296,12 @@ fn logits_csv(file: &Path) -> Vec<Vec<f32>> {
         .unwrap()
         .lines()
         .skip(1)
-        .map(|line| line.split(',').skip(1).map(|v| v.parse().unwrap()).collect())
+        .map(|line| {
+            line.split(',')
+                .skip(1)
+                .map(|v| v.parse().unwrap())
+                .collect()
+        })
         .collect()
 }
 
@@ -239,8 +314,13 @@ fn a_pytorch_state_dict_imports_and_computes_what_pytorch_computed() {
     let dir = tmp.path();
     let images = dir.join("images");
     std::fs::create_dir_all(&images).unwrap();
-    let checker: Vec<f32> = (0..28 * 28).map(|i| ((i % 28 + i / 28) % 2) as f32).collect();
-    for (n, ink) in [vec![0.0; 28 * 28], vec![1.0; 28 * 28], checker].iter().enumerate() {
+    let checker: Vec<f32> = (0..28 * 28)
+        .map(|i| ((i % 28 + i / 28) % 2) as f32)
+        .collect();
+    for (n, ink) in [vec![0.0; 28 * 28], vec![1.0; 28 * 28], checker]
+        .iter()
+        .enumerate()
+    {
         let bmp = dataset::bmp::encode_bmp_1bit(ink);
         std::fs::write(images.join(format!("{}.bmp", n + 1)), bmp).unwrap();
     }
@@ -253,23 +333,49 @@ fn a_pytorch_state_dict_imports_and_computes_what_pytorch_computed() {
     for format in ["pt", "safetensors"] {
         let file = fixtures.join(format!("mlp_hidden4.{format}"));
         let run = dir.join(format!("from-{format}"));
-        let args = ["import", s(&file), "--model", "mlp", "--hidden", "4", "--out", s(&run)];
+        let args = [
+            "import",
+            s(&file),
+            "--model",
+            "mlp",
+            "--hidden",
+            "4",
+            "--out",
+            s(&run),
+        ];
         succeeds(trainer(&args, dir));
         let again = dir.join(format!("again-{format}.safetensors"));
         let csv = dir.join(format!("{format}.csv"));
         let args = [
-            "export", "--checkpoint", s(&run), "--out", s(&again), "--images", s(&images), "--logits", s(&csv),
+            "export",
+            "--checkpoint",
+            s(&run),
+            "--out",
+            s(&again),
+            "--images",
+            s(&images),
+            "--logits",
+            s(&csv),
         ];
         succeeds(trainer(&args, dir));
-        for (ours, theirs) in logits_csv(&csv).iter().zip(expected["logits"].as_array().unwrap()) {
+        for (ours, theirs) in logits_csv(&csv)
+            .iter()
+            .zip(expected["logits"].as_array().unwrap())
+        {
             for (a, b) in ours.iter().zip(theirs.as_array().unwrap()) {
                 let b = b.as_f64().unwrap() as f32;
-                assert!((a - b).abs() <= 1e-5, "{format}: logit {a} against PyTorch's {b}");
+                assert!(
+                    (a - b).abs() <= 1e-5,
+                    "{format}: logit {a} against PyTorch's {b}"
+                );
             }
         }
         exported.push(tensors(&again));
     }
-    assert_eq!(exported[0], exported[1], "the .pt and the .safetensors hold the same weights");
+    assert_eq!(
+        exported[0], exported[1],
+        "the .pt and the .safetensors hold the same weights"
+    );
 
     // The wrong network for the file: the first tensor that does not fit.
     let file = fixtures.join("mlp_hidden4.pt");

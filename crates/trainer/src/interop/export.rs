@@ -75,7 +75,14 @@ fn serialize(tensors: Vec<PackTensor>, metadata: HashMap<String, String>) -> Res
             .into_bytes()
             .map_err(|e| anyhow::anyhow!("cannot read tensor '{name}' back: {e}"))?
             .to_vec();
-        resident.push((name, Resident { dtype, shape, bytes }));
+        resident.push((
+            name,
+            Resident {
+                dtype,
+                shape,
+                bytes,
+            },
+        ));
     }
     let views = resident.iter().map(|(name, r)| (name.as_str(), r));
     safetensors::serialize(views, Some(metadata)).context("cannot encode the safetensors file")

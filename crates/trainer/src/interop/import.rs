@@ -120,11 +120,7 @@ fn check(
 ) -> Result<()> {
     let (file, name) = (file.display(), model.name());
     for want in expected {
-        let wanted = format!(
-            "{} {}",
-            dtype_name(want.dtype),
-            shape_text(&want.shape)
-        );
+        let wanted = format!("{} {}", dtype_name(want.dtype), shape_text(&want.shape));
         let Some(got) = found.get(&want.name) else {
             if want.name.ends_with(BATCH_COUNTER) {
                 continue;
@@ -210,8 +206,9 @@ pub fn load(
 
     let convention = match (convention, contents.metadata.get(metadata::CONVENTION)) {
         (Some(given), _) => given,
-        (None, Some(said)) => metadata::parse_convention(said)
-            .map_err(|e| anyhow::anyhow!("{}: metadata {}: {e}", file.display(), metadata::CONVENTION))?,
+        (None, Some(said)) => metadata::parse_convention(said).map_err(|e| {
+            anyhow::anyhow!("{}: metadata {}: {e}", file.display(), metadata::CONVENTION)
+        })?,
         (None, None) => PixelConvention::Ink,
     };
     let normalise = match (normalise, contents.metadata.get(metadata::NORMALISE)) {

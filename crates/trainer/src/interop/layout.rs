@@ -141,7 +141,12 @@ mod tests {
             ..Default::default()
         };
         let keys: Vec<String> = names("mlp", &deeper).into_iter().map(|(n, _)| n).collect();
-        assert_eq!(keys, ["1.weight", "1.bias", "4.weight", "4.bias", "7.weight", "7.bias"]);
+        assert_eq!(
+            keys,
+            [
+                "1.weight", "1.bias", "4.weight", "4.bias", "7.weight", "7.bias"
+            ]
+        );
     }
 
     #[test]
@@ -151,8 +156,14 @@ mod tests {
             .map(|(n, _)| n)
             .collect();
         let norm = |n: &str| {
-            ["weight", "bias", "running_mean", "running_var", BATCH_COUNTER]
-                .map(|p| format!("{n}.{p}"))
+            [
+                "weight",
+                "bias",
+                "running_mean",
+                "running_var",
+                BATCH_COUNTER,
+            ]
+            .map(|p| format!("{n}.{p}"))
         };
         let mut expected = vec!["conv1.weight".to_string(), "conv1.bias".to_string()];
         expected.extend(norm("norm1"));

@@ -23,7 +23,10 @@ pub fn describe(config: &TrainConfig, run_dir: &Path) -> HashMap<String, String>
     [
         // Hugging Face's tools read this key: the tensors are in PyTorch's layouts.
         ("format", "pt".to_string()),
-        ("producer", "hanzi12 trainer export (Burn 0.22.1)".to_string()),
+        (
+            "producer",
+            "hanzi12 trainer export (Burn 0.22.1)".to_string(),
+        ),
         ("hanzi12.network", config.model.name().to_string()),
         (
             "hanzi12.model",
@@ -39,7 +42,8 @@ pub fn describe(config: &TrainConfig, run_dir: &Path) -> HashMap<String, String>
         ("hanzi12.classes", CHARACTERS.iter().collect()),
         (
             "hanzi12.reference",
-            "bench/pytorch_reference.py: MODELS[hanzi12.network]; logit k is folder k + 1".to_string(),
+            "bench/pytorch_reference.py: MODELS[hanzi12.network]; logit k is folder k + 1"
+                .to_string(),
         ),
         ("hanzi12.source", run_dir.display().to_string()),
     ]
@@ -78,6 +82,8 @@ pub fn parse_convention(text: &str) -> Result<PixelConvention, String> {
     match text {
         "ink" => Ok(PixelConvention::Ink),
         "raw" => Ok(PixelConvention::Raw),
-        other => Err(format!("unknown convention '{other}' (expected ink or raw)")),
+        other => Err(format!(
+            "unknown convention '{other}' (expected ink or raw)"
+        )),
     }
 }
