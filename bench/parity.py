@@ -73,7 +73,9 @@ def exported_networks(args, work, files):
     for name in NETWORKS:
         run_dir = work / name
         if not (run_dir / "model.bpk").exists():
-            run(args.trainer, "--model", name, "--data", args.data, "--epochs", 1, "--artifacts", run_dir)
+            # Raw 28x28 boxes, as the reference reads the files (an exported run
+            # normalised by mass would need the same normalisation in PyTorch).
+            run(args.trainer, "--model", name, "--data", args.data, "--epochs", 1, "--normalise", "none", "--artifacts", run_dir)
         exported = work / f"{name}.safetensors"
         burn_csv = work / f"{name}.burn-logits.csv"
         run(args.trainer, "export", "--checkpoint", run_dir, "--out", exported, "--images", *files, "--logits", burn_csv)

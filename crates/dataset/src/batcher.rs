@@ -24,17 +24,30 @@ pub struct Hanzi12Batch {
     pub images: Tensor<4>,
     /// `[B]` class indices.
     pub targets: Tensor<1, Int>,
+    /// Label smoothing α of this batch's loss: each target read as 1 - α on
+    /// its class plus α spread evenly over all 12 (training only).
+    pub smoothing: Option<f32>,
 }
 
 /// Builds batches with one allocation for all pixels and one for all targets.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Hanzi12Batcher {
     pub convention: PixelConvention,
+    /// Label smoothing the batches ask of the loss.
+    pub smoothing: Option<f32>,
 }
 
 impl Hanzi12Batcher {
     pub fn new(convention: PixelConvention) -> Self {
-        Hanzi12Batcher { convention }
+        Hanzi12Batcher {
+            convention,
+            smoothing: None,
+        }
+    }
+
+    /// Batches whose loss smooths the labels by `smoothing`.
+    pub fn with_smoothing(self, smoothing: Option<f32>) -> Self {
+        Hanzi12Batcher { smoothing, ..self }
     }
 
     /// The images of `items` as one `[B, 1, 28, 28]` tensor.
@@ -60,6 +73,7 @@ impl Batcher<Hanzi12Item, Hanzi12Batch> for Hanzi12Batcher {
         Hanzi12Batch {
             images: self.images(&items, device),
             targets,
+            smoothing: self.smoothing,
         }
     }
 }

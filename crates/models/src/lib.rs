@@ -232,6 +232,7 @@ impl Network {
     pub fn classify(&self, batch: Hanzi12Batch) -> ClassificationOutput {
         let output = self.forward(batch.images);
         let loss = CrossEntropyLossConfig::new()
+            .with_smoothing(batch.smoothing)
             .init(&output.device())
             .forward(output.clone(), batch.targets.clone());
         ClassificationOutput {

@@ -50,6 +50,7 @@ fn random_batch(size: usize, device: &Device, rng: &mut StdRng) -> Hanzi12Batch 
     Hanzi12Batch {
         images: Tensor::from_data(TensorData::new(pixels, [size, 1, SIDE, SIDE]), device),
         targets: Tensor::from_data(TensorData::new(targets, [size]), device),
+        smoothing: None,
     }
 }
 

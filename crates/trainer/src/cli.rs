@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::backend::Backend;
 use crate::config::{self, OptimizerKind, Schedule, TrainConfig};
 use crate::data::{self, DataSource};
+use crate::ensemble::Views;
 use crate::scratch::{self, HanziConfig, HanziNet, Scratch, ScratchTask, SineConfig};
 use crate::study::StudyName;
 
@@ -144,6 +145,9 @@ pub struct TrainArgs {
     /// Ink normalisation of every image (training, validation, predict, eval, serve): mass (crop to the ink, scale its longer side to 22 px, centre by mass), box (centre the ink's box), none (the raw 28x28 boxes, as the course did).
     #[arg(long, value_enum, default_value = "mass")]
     pub normalise: NormaliseArg,
+    /// Label smoothing of the training loss, e.g. 0.1 (each target 1 - α on its class, α spread over all 12).
+    #[arg(long)]
+    pub label_smoothing: Option<f32>,
     /// Pixel convention: ink (ink = 1) or raw (white = 1, as in the files).
     #[arg(long, value_enum, default_value = "ink")]
     pub convention: ConventionArg,
@@ -231,6 +235,7 @@ impl TrainArgs {
             augment: AugmentConfig::new().with_scheme(self.augment),
             convention: self.convention.convention(),
             normalise: self.normalise.config(),
+            label_smoothing: self.label_smoothing,
             valid_ratio: self.valid_ratio,
             seed: self.seed,
             workers: self.workers,
@@ -258,9 +263,12 @@ pub fn model_config(name: &str, options: &ModelOptions) -> Result<ModelConfig> {
 
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// Run folder written by training.
+    /// Run folder written by training; give it several times for an ensemble (probabilities averaged).
+    #[arg(long, required = true)]
+    pub checkpoint: Vec<PathBuf>,
+    /// Also average over each image shifted one pixel up, down, left and right (test-time augmentation).
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub tta: bool,
     /// Images, or folders of images.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
@@ -276,11 +284,17 @@ pub struct PredictArgs {
 
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// Run folder written by training.
+    /// Run folder written by training; give it several times for an ensemble (probabilities averaged).
+    #[arg(long, required = true)]
+    pub checkpoint: Vec<PathBuf>,
+    /// Also average over each image shifted one pixel up, down, left and right (test-time augmentation).
     #[arg(long)]
-    pub checkpoint: PathBuf,
+    pub tta: bool,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Score only the images the (first) run held out for validation: the same split of the same data as its training.
+    #[arg(long)]
+    pub held_out: bool,
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
@@ -333,6 +347,11 @@ pub struct ImportArgs {
     /// The run folder to create (must not exist yet).
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// The test-time views `--tta` asks for.
+pub fn views(tta: bool) -> Views {
+    if tta { Views::Shifts } else { Views::One }
 }
 
 impl ImportArgs {

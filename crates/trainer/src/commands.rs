@@ -9,9 +9,10 @@ use std::path::Path;
 use crate::backend::Backend;
 use crate::cli::{
     BenchArgs, EvalArgs, ExportArgs, ImportArgs, PredictArgs, ScratchArgs, SheetArgs, SynthArgs,
-    TrainArgs, new_run_folder,
+    TrainArgs, new_run_folder, views,
 };
 use crate::data::{self, SYNTH_SEED};
+use crate::ensemble::Ensemble;
 use crate::run_dir::RunDir;
 use crate::{atomic, bench, infer, interop, scratch, stretch, train};
 
@@ -66,17 +67,25 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
 }
 
 pub fn run_predict(args: PredictArgs) -> Result<()> {
-    let trained = infer::Trained::load(&args.checkpoint, args.backend)?;
-    infer::predict(&trained, &args.paths, args.top_k, args.csv.as_deref())
+    let ensemble = Ensemble::load(&args.checkpoint, args.backend, views(args.tta))?;
+    infer::predict(&ensemble, &args.paths, args.top_k, args.csv.as_deref())
 }
 
 pub fn run_eval(args: EvalArgs) -> Result<()> {
-    let trained = infer::Trained::load(&args.checkpoint, args.backend)?;
+    let ensemble = Ensemble::load(&args.checkpoint, args.backend, views(args.tta))?;
     let data = args.data.load(SYNTH_SEED, data::SYNTH_PER_CLASS)?;
-    let evaluation = infer::evaluate(&trained, &data);
+    let data = if args.held_out {
+        held_out(&ensemble, data)?
+    } else {
+        data
+    };
+    let evaluation = infer::evaluate(&ensemble, &data)?;
+    if ensemble.members.len() > 1 || args.tta {
+        println!("scoring {}", ensemble.describe());
+    }
     let out = args
         .out
-        .unwrap_or_else(|| RunDir::new(&args.checkpoint).eval_figures());
+        .unwrap_or_else(|| RunDir::new(&args.checkpoint[0]).eval_figures());
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     infer::save_png(&evaluation.confusion_png(), &out.join("confusion.png"))?;
     infer::save_png(&evaluation.mistakes_png(120), &out.join("mistakes.png"))?;
@@ -124,6 +133,28 @@ pub fn run_import(args: ImportArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// The validation images of the runs' split of `data`; every run must
+/// have held out the same fraction, or the split would differ.
+fn held_out(ensemble: &Ensemble, data: Hanzi12) -> Result<Hanzi12> {
+    let ratio = ensemble.first().config.valid_ratio;
+    if let Some(other) = ensemble
+        .members
+        .iter()
+        .find(|m| m.config.valid_ratio != ratio)
+    {
+        bail!(
+            "--held-out: the runs held out different fractions ({ratio} and {}); evaluate them separately",
+            other.config.valid_ratio
+        );
+    }
+    let (_, valid) = data.split(ratio);
+    println!(
+        "scoring the {} images held out for validation (valid ratio {ratio})",
+        valid.len()
+    );
+    Ok(valid)
 }
 
 pub fn run_synth(args: SynthArgs) -> Result<()> {

@@ -82,6 +82,9 @@ pub struct TrainConfig {
     /// course's raw 28x28 boxes.
     #[config(default = "None")]
     pub normalise: Option<NormaliseConfig>,
+    /// Label smoothing α of the training loss (validation is not smoothed).
+    #[config(default = "None")]
+    pub label_smoothing: Option<f32>,
     #[config(default = "dataset::DEFAULT_VALID_RATIO")]
     pub valid_ratio: f64,
     #[config(default = "DEFAULT_SEED")]
@@ -132,6 +135,11 @@ impl TrainConfig {
         }
         if self.workers == 0 {
             bail!("--workers 0: expected at least 1");
+        }
+        if let Some(alpha) = self.label_smoothing
+            && !(alpha > 0.0 && alpha < 1.0)
+        {
+            bail!("--label-smoothing {alpha}: expected a number between 0 and 1");
         }
         if let Some(normalise) = &self.normalise {
             normalise

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use crate::atomic::write_atomic;
 use crate::backend::Backend;
 use crate::config::TrainConfig;
+use crate::ensemble::Ensemble;
 use crate::run_dir::RunDir;
 
 /// Images run through the network at once.
@@ -160,14 +161,21 @@ pub fn unlabelled(image: Vec<f32>, source: String) -> Hanzi12Item {
 
 /// `predict`: the top-k characters of each image, and optionally a CSV.
 pub fn predict(
-    trained: &Trained,
+    ensemble: &Ensemble,
     paths: &[PathBuf],
     top_k: usize,
     csv: Option<&Path>,
 ) -> Result<()> {
     let files = image_paths(paths)?;
-    let items = read_items(&files, trained.config.normalise.as_ref())?;
-    let probs = trained.probabilities(&items);
+    let items = read_items(&files, ensemble.first().config.normalise.as_ref())?;
+    // Each run sees the files as its own training normalised its images.
+    let probs = ensemble.probabilities(items.len(), |normalise| {
+        if normalise == ensemble.first().config.normalise.as_ref() {
+            Ok(items.clone())
+        } else {
+            read_items(&files, normalise)
+        }
+    })?;
     let mut table = String::from("path,class,character,probability\n");
     for (item, p) in items.iter().zip(&probs) {
         let mut order: Vec<usize> = (0..NUM_CLASSES).collect();
@@ -206,12 +214,15 @@ pub struct Evaluation {
     pub mistakes: Vec<(Hanzi12Item, usize)>,
 }
 
-/// Scores the network on every image of a labelled class-folder root.
-pub fn evaluate(trained: &Trained, data: &Hanzi12) -> Evaluation {
-    // The images as the network saw them in training (and as the mistakes
-    // gallery shows them).
-    let data = &data.clone().normalised(trained.config.normalise.as_ref());
-    let probs = trained.probabilities(data.items());
+/// Scores the runs on every image of a labelled set.
+pub fn evaluate(ensemble: &Ensemble, data: &Hanzi12) -> Result<Evaluation> {
+    let probs = ensemble.probabilities(data.len(), |normalise| {
+        Ok(data.clone().normalised(normalise).items().to_vec())
+    })?;
+    // The images as the first network saw them in training, for the gallery.
+    let data = &data
+        .clone()
+        .normalised(ensemble.first().config.normalise.as_ref());
     let mut confusion = vec![vec![0usize; NUM_CLASSES]; NUM_CLASSES];
     let mut mistakes = Vec::new();
     for (item, p) in data.items().iter().zip(&probs) {
@@ -233,13 +244,13 @@ pub fn evaluate(trained: &Trained, data: &Hanzi12) -> Evaluation {
             }
         })
         .collect();
-    Evaluation {
+    Ok(Evaluation {
         n,
         accuracy: correct as f64 / n.max(1) as f64,
         per_class,
         confusion,
         mistakes,
-    }
+    })
 }
 
 impl Evaluation {

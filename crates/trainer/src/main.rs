@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod config;
 mod data;
+mod ensemble;
 mod infer;
 mod interop;
 mod metrics;

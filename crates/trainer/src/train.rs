@@ -175,14 +175,15 @@ impl Loaders {
             .shuffled()
             .starting_at_epoch(start_epoch as u64);
         let items = [train.len(), valid.len()];
-        let loader = || {
+        let loader = |batcher| {
             DataLoaderBuilder::new(batcher)
                 .batch_size(config.batch_size)
                 .num_workers(config.workers)
         };
+        let smoothed = batcher.with_smoothing(config.label_smoothing);
         Loaders {
-            train: loader().build(train),
-            valid: loader().build(valid),
+            train: loader(smoothed).build(train),
+            valid: loader(batcher).build(valid),
             items,
         }
     }

@@ -166,6 +166,50 @@ fn train_then_predict_and_eval_from_the_run_folder() {
         run_dir.join("eval/confusion.png").is_file() && run_dir.join("eval/mistakes.png").is_file()
     );
 
+    // An ensemble of two runs, with test-time shifts, on the held-out images only.
+    let second = tmp.path().join("second");
+    let mut args = mlp_run(&data, 1, &second);
+    args.extend(["--seed".to_string(), "7".to_string()]);
+    assert!(run(&args, tmp.path()).status.success());
+    let (first, second) = (run_dir.to_str().unwrap(), second.to_str().unwrap());
+    let d = data.to_str().unwrap();
+    let ensemble = ["--checkpoint", first, "--checkpoint", second, "--tta"];
+    let out = run(
+        &[
+            &["eval", "--data", d, "--held-out", "--json"][..],
+            &ensemble,
+        ]
+        .concat(),
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("scoring an ensemble of 2 runs, averaged over 5 shifted views"),
+        "{stdout}"
+    );
+    let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    // The last 16 % of each class's 30 files: 5 per class.
+    assert_eq!(json["n"], 60, "{stdout}");
+    let out = run(
+        &[&["predict", image.to_str().unwrap()][..], &ensemble].concat(),
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        &[
+            "eval",
+            "--checkpoint",
+            first,
+            "--checkpoint",
+            "nowhere",
+            "--data",
+            d,
+        ],
+        tmp.path(),
+    );
+    assert_clean_failure(&out, "--checkpoint nowhere");
+
     // Fine-tuning starts from the run's weights; a different network cannot.
     let tuned = tmp.path().join("tuned");
     let d = data.to_str().unwrap();
@@ -570,6 +614,7 @@ fn every_study_runs_quick_plots_and_reports_then_reuses_its_runs() {
         "invert",
         "cnn",
         "regularise",
+        "recipe",
     ];
     assert_eq!(report.matches("\n## ").count(), names.len(), "{report}");
     // Every figure the report shows is a PNG in the study's folder.
@@ -602,6 +647,8 @@ fn every_study_runs_quick_plots_and_reports_then_reuses_its_runs() {
     );
     // The variance shift was measured on every epoch's checkpoint.
     assert!(report.contains("running var / eval var"), "{report}");
+    // The recipe scored its default's run with and without test-time shifts.
+    assert!(report.contains("| one run, 5 shifted views |"), "{report}");
 
     // Again: the finished runs are reused, only the report is rewritten.
     let again = run(

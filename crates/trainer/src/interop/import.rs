@@ -192,7 +192,7 @@ pub fn load(
         .filter(|t| !t.name.ends_with(BATCH_COUNTER))
         .cloned()
         .collect();
-    let (weights, _) = TorchLayout::of(&model).from_torch().remap(weights);
+    let (weights, _) = TorchLayout::of(&model).torch_to_burn().remap(weights);
     let mut network = model.init(&device);
     let result = network.apply(weights, None, Some(Box::new(PyTorchToBurnAdapter)), true);
     if !result.errors.is_empty() || !result.missing.is_empty() {
@@ -213,8 +213,9 @@ pub fn load(
     };
     let normalise = match (normalise, contents.metadata.get(metadata::NORMALISE)) {
         (Some(given), _) => given,
-        (None, Some(said)) => metadata::parse_normalise(said)
-            .map_err(|e| anyhow::anyhow!("{}: metadata {}: {e}", file.display(), metadata::NORMALISE))?,
+        (None, Some(said)) => metadata::parse_normalise(said).map_err(|e| {
+            anyhow::anyhow!("{}: metadata {}: {e}", file.display(), metadata::NORMALISE)
+        })?,
         (None, None) => None,
     };
     let data = DataSource::Imported {

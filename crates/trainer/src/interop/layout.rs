@@ -40,12 +40,12 @@ impl TorchLayout {
     }
 
     /// Burn paths to the reference's keys.
-    pub fn to_torch(&self) -> KeyRemapper {
+    pub fn burn_to_torch(&self) -> KeyRemapper {
         remapper(self.prefixes.iter().map(|(burn, torch)| (burn, torch)))
     }
 
     /// The reference's keys to Burn paths.
-    pub fn from_torch(&self) -> KeyRemapper {
+    pub fn torch_to_burn(&self) -> KeyRemapper {
         remapper(self.prefixes.iter().map(|(burn, torch)| (torch, burn)))
     }
 
@@ -55,7 +55,7 @@ impl TorchLayout {
     /// until a tensor's bytes are asked for.
     pub fn tensors(&self, network: &Network) -> Vec<PackTensor> {
         let collected = network.collect(None, Some(Box::new(BurnToPyTorchAdapter)), true);
-        let (renamed, _) = self.to_torch().remap(collected);
+        let (renamed, _) = self.burn_to_torch().remap(collected);
         let mut out = Vec::with_capacity(renamed.len());
         for tensor in renamed {
             let counter = tensor

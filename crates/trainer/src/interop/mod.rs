@@ -11,6 +11,6 @@ mod metadata;
 mod probe;
 
 pub use export::{check_out, export};
-pub use import::{Imported, load, write_run};
+pub use import::{load, write_run};
 pub use metadata::{convention_name, normalise_name};
 pub use probe::write_logits;

@@ -11,7 +11,7 @@ use std::path::Path;
 use super::grid::{self, Difference, Outcome, Variant, mean_sd, pm};
 use super::plot::{self, Chart, Line, Panel};
 use super::shift::{self, PROBE_IMAGES, Shift};
-use super::{Budget, Section, StudyName};
+use super::{Budget, Section, StudyName, recipe};
 use crate::config::{OptimizerKind, Schedule, TrainConfig};
 use crate::train::Launch;
 use plotters::prelude::SeriesLabelPosition;
@@ -141,6 +141,12 @@ fn design(name: StudyName, budget: &Budget) -> Design {
                     stored in training, and the shift grows as training goes on.",
             compare: compare_regularise,
         },
+        StudyName::Recipe => Design {
+            title: "The recipe: normalisation, augmentation, label smoothing, test-time shifts, ensembles (cnn_res)",
+            variants: recipe::variants(b),
+            claim: recipe::CLAIM,
+            compare: recipe::compare,
+        },
         StudyName::Sine | StudyName::All => unreachable!("not a hanzi12 study"),
     }
 }
@@ -177,6 +183,9 @@ pub fn run(
         ));
         table += &shift_table(&outcomes, &shifts);
         comparison += &compare_shifts(&outcomes, &shifts);
+    }
+    if name == StudyName::Recipe {
+        table += &recipe::inference_table(&outcomes, &valid, budget)?;
     }
     let seconds: Vec<f64> = outcomes.iter().flat_map(Outcome::seconds).collect();
     Ok(Section {

@@ -9,6 +9,7 @@
 mod grid;
 mod hanzi;
 mod plot;
+mod recipe;
 mod shift;
 mod sine;
 
@@ -39,12 +40,14 @@ pub enum StudyName {
     Cnn,
     /// cnn_bn vs cnn_dropout vs cnn_bn_dropout, with the variance shift.
     Regularise,
+    /// The main job's recipe: each ingredient (normalisation, augmentation, label smoothing, test-time shifts, ensembles) on and off.
+    Recipe,
     /// Every study, in this order.
     All,
 }
 
 impl StudyName {
-    const EACH: [StudyName; 8] = [
+    const EACH: [StudyName; 9] = [
         StudyName::Sine,
         StudyName::Activation,
         StudyName::Width,
@@ -53,6 +56,7 @@ impl StudyName {
         StudyName::Invert,
         StudyName::Cnn,
         StudyName::Regularise,
+        StudyName::Recipe,
     ];
 
     fn folder(self) -> &'static str {
@@ -65,6 +69,7 @@ impl StudyName {
             StudyName::Invert => "invert",
             StudyName::Cnn => "cnn",
             StudyName::Regularise => "regularise",
+            StudyName::Recipe => "recipe",
             StudyName::All => "all",
         }
     }
