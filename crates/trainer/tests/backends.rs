@@ -48,8 +48,17 @@ use backend::Backend;
 use optim::FusedAdam;
 
 const LOGITS: f32 = 1e-4;
-const GRADIENTS: f32 = 1e-2;
-const GRADIENT_FLOOR: f32 = 1e-4;
+/// Relative to a tensor's largest gradient. Through BatchNorm's backward
+/// (means subtracted from sums over the batch) the two backends' rounding
+/// differs by up to 1.1e-2 of cnn_bn's conv2 weight gradient (measured on
+/// lavapipe); a wrong layer differs by the order of the gradient itself.
+const GRADIENTS: f32 = 2e-2;
+/// A gradient that is zero in exact arithmetic (a convolution's bias
+/// straight before BatchNorm) is a sum of thousands of cancelling terms: its
+/// rounding noise reached 1.02e-4 of the network's largest gradient in one
+/// CI run (cnn_bn's conv1 bias), so the floor is 1e-3 of it; a real
+/// difference between the backends is of the order of the largest itself.
+const GRADIENT_FLOOR: f32 = 1e-3;
 const WEIGHTS: f32 = 1e-5;
 const LR: f64 = 1e-3;
 /// Images per class in the batch.
