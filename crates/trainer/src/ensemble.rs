@@ -16,10 +16,9 @@ use crate::infer::Trained;
 pub type Probabilities = [f32; NUM_CLASSES];
 
 /// The views of an image that each network answers for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Views {
     /// The image as it is.
-    #[default]
     One,
     /// The image and its four one-pixel shifts (up, down, left, right).
     Shifts,

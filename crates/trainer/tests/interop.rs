@@ -8,15 +8,6 @@ use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const NETWORKS: [&str; 6] = [
-    "mlp",
-    "cnn",
-    "cnn_bn",
-    "cnn_dropout",
-    "cnn_bn_dropout",
-    "cnn_res",
-];
-
 fn trainer<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
         .args(args)
@@ -111,7 +102,7 @@ fn export_then_import_keeps_every_bit_and_every_prediction_of_all_six_networks()
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = small_data(dir, 8);
-    for model in NETWORKS {
+    for model in models::MODEL_NAMES {
         let run = train(dir, &data, model);
         let file = dir.join(format!("{model}.safetensors"));
         export(dir, &run, &file);
