@@ -7,6 +7,7 @@
 #
 #   bench/gpu.sh                            # builds the dev binary first (cargo build -p trainer)
 #   TRAINER=path/to/trainer bench/gpu.sh    # or uses a prebuilt one
+#   FEATURES=gpu-fusion bench/gpu.sh        # with Burn's kernel fusion (see crates/trainer/Cargo.toml)
 #
 # Settings (environment): BATCHES="64 256 1024" REPEATS=2 STEPS=20
 # MODEL=cnn_res DEVICE=cuda PYTHON=python3. Every `trainer` process compiles
@@ -23,7 +24,7 @@ PYTHON=${PYTHON:-python3}
 
 if [ -z "${TRAINER:-}" ]; then
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hanzi12-target}"
-    cargo build -p trainer >&2
+    cargo build -p trainer ${FEATURES:+--features "$FEATURES"} >&2
     TRAINER="$CARGO_TARGET_DIR/debug/trainer"
 fi
 # Which adapter `--backend wgpu` takes (and a one-line reason where none).

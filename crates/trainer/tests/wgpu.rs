@@ -142,18 +142,11 @@ fn cnn_res_run(data: &Path, run_dir: &Path, backend: &str, epochs: &str) -> Vec<
     .to_vec()
 }
 
-// Known bug (issue #16 stays open for it): on lavapipe, the epoch after a
-// resume trains to a NaN loss at its second step; uninterrupted wgpu runs
-// and resumed flex runs are fine. No kill is needed: a finished 2-epoch
-// wgpu run with its epoch-2 files removed does it too, and the same epoch-1
-// checkpoint resumed on flex trains on, so the saved files are sound.
-// Printed inside the optimizer on resume, Adam's second moment of two
-// BatchNorm biases (bn1, bn2) arrives with negative values, that is with
-// another tensor's numbers, and sqrt of it is the NaN; reading the
-// checkpoint into memory instead of Burn's lazy file windows changed
-// nothing. Run it with `cargo test --workspace --test wgpu -- --ignored`.
+// Guards the bug that kept Burn's kernel fusion out of the default build
+// (crates/trainer/Cargo.toml, `gpu-fusion`): with fusion, the Adam moments a
+// wgpu checkpoint saves hold other tensors' values and the resumed epoch
+// trains to a NaN loss at its second step.
 #[test]
-#[ignore = "resume on wgpu gives a NaN loss: a known bug under investigation"]
 fn cnn_res_trains_on_wgpu_is_killed_resumes_and_predicts_the_same_on_flex() {
     if !wgpu_adapter() {
         return;
