@@ -145,7 +145,7 @@ pub struct TrainArgs {
     /// Ink normalisation of every image (training, validation, predict, eval, serve): mass (crop to the ink, scale its longer side to 22 px, centre by mass), box (centre the ink's box), none (the raw 28x28 boxes, as the course did).
     #[arg(long, value_enum, default_value = "mass")]
     pub normalise: NormaliseArg,
-    /// Label smoothing of the training loss, e.g. 0.1 (each target 1 - α on its class, α spread over all 12).
+    /// Label smoothing of the training loss, e.g. 0.1 (each target 1 - α on its class, α spread over all 12); 0 or absent: off.
     #[arg(long)]
     pub label_smoothing: Option<f32>,
     /// Pixel convention: ink (ink = 1) or raw (white = 1, as in the files).
@@ -235,7 +235,8 @@ impl TrainArgs {
             augment: AugmentConfig::new().with_scheme(self.augment),
             convention: self.convention.convention(),
             normalise: self.normalise.config(),
-            label_smoothing: self.label_smoothing,
+            // 0 is the same as no smoothing, and saved as such.
+            label_smoothing: self.label_smoothing.filter(|&alpha| alpha != 0.0),
             valid_ratio: self.valid_ratio,
             seed: self.seed,
             workers: self.workers,
@@ -622,6 +623,18 @@ mod tests {
         };
         assert_eq!(sine, SineConfig::default());
         assert!(scratch(&["--layers", "784,12"]).scratch().is_err());
+    }
+
+    #[test]
+    fn label_smoothing_zero_is_off() {
+        let smoothing = |argv: &[&str]| {
+            let argv = ["trainer"].iter().chain(argv);
+            let cli = Cli::try_parse_from(argv).unwrap();
+            cli.train.config().unwrap().label_smoothing
+        };
+        assert_eq!(smoothing(&[]), None);
+        assert_eq!(smoothing(&["--label-smoothing", "0"]), None);
+        assert_eq!(smoothing(&["--label-smoothing", "0.1"]), Some(0.1));
     }
 
     #[test]

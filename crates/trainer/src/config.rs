@@ -137,9 +137,9 @@ impl TrainConfig {
             bail!("--workers 0: expected at least 1");
         }
         if let Some(alpha) = self.label_smoothing
-            && !(alpha > 0.0 && alpha < 1.0)
+            && !(0.0..1.0).contains(&alpha)
         {
-            bail!("--label-smoothing {alpha}: expected a number between 0 and 1");
+            bail!("--label-smoothing {alpha}: expected a number in [0, 1) (0: off)");
         }
         if let Some(normalise) = &self.normalise {
             normalise

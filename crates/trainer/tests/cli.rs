@@ -377,6 +377,14 @@ fn bad_input_gets_a_one_line_error_and_no_panic() {
         (&["--data", d, "--lr", "-1"], "--lr"),
         (&["--data", d, "--lr", "NaN"], "--lr"),
         (
+            &["--data", d, "--label-smoothing", "1"],
+            "--label-smoothing 1",
+        ),
+        (
+            &["--data", d, "--label-smoothing=-0.1"],
+            "--label-smoothing -0.1",
+        ),
+        (
             &["--data", d, "--model", "cnn_dropout", "--dropout", "1.5"],
             "--dropout",
         ),
