@@ -50,6 +50,24 @@ pub fn declared_kind(headers: &HeaderMap) -> Result<Kind, ApiError> {
     }
 }
 
+/// Pictures of at most this many pixels are decoded where the request is
+/// handled; a 28x28 image takes tens of microseconds.
+const SMALL_PIXELS: u64 = 128 * 128;
+
+/// Whether the bytes are a PNG or BMP whose header says it is small; any
+/// doubt (not an image, a bad header) says no, and `read_picture` reports it.
+pub fn is_small(bytes: &[u8]) -> bool {
+    let Ok(format) = image::guess_format(bytes) else {
+        return false;
+    };
+    if !matches!(format, ImageFormat::Png | ImageFormat::Bmp) {
+        return false;
+    }
+    ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .is_ok_and(|(width, height)| u64::from(width) * u64::from(height) <= SMALL_PIXELS)
+}
+
 /// Checks the bytes against the declared format and the size limit, then
 /// turns the picture into the input of a network trained with `run`'s
 /// normalisation, as `predict` does.
@@ -167,6 +185,18 @@ mod tests {
     fn refusal(result: Result<NetworkInput, ApiError>) -> (u16, String) {
         let e = result.unwrap_err();
         (e.status.as_u16(), e.message)
+    }
+
+    #[test]
+    fn only_small_pictures_are_small() {
+        assert!(is_small(&png(28, 28)));
+        assert!(is_small(&png(128, 128)));
+        assert!(!is_small(&png(129, 128)));
+        assert!(!is_small(&huge_png(20000)));
+        assert!(!is_small(b""));
+        assert!(!is_small(b"hello there"));
+        let truncated = png(28, 28);
+        assert!(!is_small(&truncated[..10]));
     }
 
     #[test]

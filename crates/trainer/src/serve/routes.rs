@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::error::{self, ApiError};
 use super::page;
-use super::picture::{declared_kind, read_picture};
+use super::picture::{self, declared_kind, read_picture};
 use super::queue::{Answer, Queue, QueueError};
 
 /// What `/api/model` says about the served run.
@@ -178,9 +178,13 @@ async fn predict(
         body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
     let declared = declared_kind(&headers)?;
     let arrival = app.queue.arrival();
-    // Decoding can take milliseconds for a large picture: off the I/O threads.
     let normalise = app.model.normalise;
-    let input =
+    // A small picture (a course image, a canvas) decodes in microseconds:
+    // on the I/O thread, sparing each request a hand-off to the blocking
+    // pool. A large one can take milliseconds: off the I/O threads.
+    let input = if picture::is_small(&body) {
+        read_picture(&body, declared, normalise.as_ref())?
+    } else {
         tokio::task::spawn_blocking(move || read_picture(&body, declared, normalise.as_ref()))
             .await
             .map_err(|e| {
@@ -188,7 +192,8 @@ async fn predict(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("internal error while decoding (a bug, please report it): {e}"),
                 )
-            })??;
+            })??
+    };
     let answer = app
         .queue
         .classify(arrival, input.image.clone())
