@@ -105,15 +105,8 @@ pub struct TrainArgs {
     /// Network: mlp, cnn, cnn_bn, cnn_dropout, cnn_bn_dropout, cnn_res.
     #[arg(long, default_value = "cnn_res")]
     pub model: String,
-    /// MLP hidden layer sizes, e.g. 256,128 (default 256).
-    #[arg(long, value_delimiter = ',', num_args = 1..)]
-    pub hidden: Option<Vec<usize>>,
-    /// MLP activation: leakyrelu (default), sigmoid, relu, tanh.
-    #[arg(long)]
-    pub activation: Option<Activation>,
-    /// Dropout probability (mlp: default 0; *_dropout models: default 0.25).
-    #[arg(long)]
-    pub dropout: Option<f64>,
+    #[command(flatten)]
+    pub network: ModelFlags,
     /// flex (CPU), ndarray (CPU) or wgpu (GPU).
     #[arg(long, default_value = "flex")]
     pub backend: Backend,
@@ -212,12 +205,7 @@ impl ConventionArg {
 impl TrainArgs {
     /// The run these flags describe.
     pub fn config(&self) -> Result<TrainConfig> {
-        let options = ModelOptions {
-            hidden: self.hidden.clone(),
-            activation: self.activation,
-            dropout: self.dropout,
-        };
-        let model = model_config(&self.model, &options)?;
+        let model = model_config(&self.model, &self.network.options())?;
         let epochs = self
             .epochs
             .unwrap_or_else(|| config::default_epochs(&model));
@@ -250,6 +238,31 @@ impl TrainArgs {
 
 /// The network `--model name` asks for, with the flag that is wrong named
 /// in an error (the `models` crate knows no flags).
+/// The options that may come with `--model`; training and `import` take the
+/// same ones.
+#[derive(Args, Debug, Clone)]
+pub struct ModelFlags {
+    /// MLP hidden layer sizes, e.g. 256,128 (default 256).
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    pub hidden: Option<Vec<usize>>,
+    /// MLP activation: leakyrelu (default), sigmoid, relu, tanh.
+    #[arg(long)]
+    pub activation: Option<Activation>,
+    /// Dropout probability (mlp: default 0; *_dropout models: default 0.25); for import, the one the network was trained with (it moves the MLP's layer numbers).
+    #[arg(long)]
+    pub dropout: Option<f64>,
+}
+
+impl ModelFlags {
+    pub fn options(&self) -> ModelOptions {
+        ModelOptions {
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            dropout: self.dropout,
+        }
+    }
+}
+
 pub fn model_config(name: &str, options: &ModelOptions) -> Result<ModelConfig> {
     ModelConfig::from_name(name, options).map_err(|e| {
         let flag = match &e {
@@ -330,15 +343,8 @@ pub struct ImportArgs {
     /// The network the weights are for: mlp, cnn, cnn_bn, cnn_dropout, cnn_bn_dropout, cnn_res.
     #[arg(long)]
     pub model: String,
-    /// MLP hidden layer sizes, e.g. 256,128 (default 256).
-    #[arg(long, value_delimiter = ',', num_args = 1..)]
-    pub hidden: Option<Vec<usize>>,
-    /// MLP activation: leakyrelu (default), sigmoid, relu, tanh.
-    #[arg(long)]
-    pub activation: Option<Activation>,
-    /// Dropout probability the network was trained with (it moves the MLP's layer numbers).
-    #[arg(long)]
-    pub dropout: Option<f64>,
+    #[command(flatten)]
+    pub network: ModelFlags,
     /// Pixels the network expects: ink (ink = 1) or raw (white = 1) [default: the file's metadata, else ink].
     #[arg(long)]
     pub convention: Option<ConventionArg>,
@@ -358,12 +364,7 @@ pub fn views(tta: bool) -> Views {
 impl ImportArgs {
     /// The network `--model` and its options name.
     pub fn model(&self) -> Result<ModelConfig> {
-        let options = ModelOptions {
-            hidden: self.hidden.clone(),
-            activation: self.activation,
-            dropout: self.dropout,
-        };
-        model_config(&self.model, &options)
+        model_config(&self.model, &self.network.options())
     }
 }
 
