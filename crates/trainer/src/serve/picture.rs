@@ -54,28 +54,24 @@ pub fn declared_kind(headers: &HeaderMap) -> Result<Kind, ApiError> {
 /// handled; a 28x28 image takes tens of microseconds.
 const SMALL_PIXELS: u64 = 128 * 128;
 
-/// Whether the bytes are a PNG or BMP whose header says it is small; any
-/// doubt (not an image, a bad header) says no, and `read_picture` reports it.
-pub fn is_small(bytes: &[u8]) -> bool {
-    let Ok(format) = image::guess_format(bytes) else {
-        return false;
-    };
-    if !matches!(format, ImageFormat::Png | ImageFormat::Bmp) {
-        return false;
-    }
-    ImageReader::with_format(Cursor::new(bytes), format)
-        .into_dimensions()
-        .is_ok_and(|(width, height)| u64::from(width) * u64::from(height) <= SMALL_PIXELS)
+/// A picture whose header was read and accepted: its format and size.
+#[derive(Clone, Copy, Debug)]
+pub struct Header {
+    kind: Kind,
+    width: u32,
+    height: u32,
 }
 
-/// Checks the bytes against the declared format and the size limit, then
-/// turns the picture into the input of a network trained with `run`'s
-/// normalisation, as `predict` does.
-pub fn read_picture(
-    bytes: &[u8],
-    declared: Kind,
-    run: Option<&NormaliseConfig>,
-) -> Result<NetworkInput, ApiError> {
+impl Header {
+    /// Small enough to decode on the thread that handles the request.
+    pub fn is_small(self) -> bool {
+        u64::from(self.width) * u64::from(self.height) <= SMALL_PIXELS
+    }
+}
+
+/// Checks the bytes against the declared format and the size limit, reading
+/// only the header.
+pub fn check_picture(bytes: &[u8], declared: Kind) -> Result<Header, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -111,6 +107,25 @@ pub fn read_picture(
             format!("image is {width}x{height} pixels: at most {MAX_SIDE}x{MAX_SIDE} is accepted"),
         ));
     }
+    Ok(Header {
+        kind,
+        width,
+        height,
+    })
+}
+
+/// Turns a checked picture into the input of a network trained with `run`'s
+/// normalisation, as `predict` does.
+pub fn decode_picture(
+    bytes: &[u8],
+    header: Header,
+    run: Option<&NormaliseConfig>,
+) -> Result<NetworkInput, ApiError> {
+    let Header {
+        kind,
+        width,
+        height,
+    } = header;
     network_input(bytes, run).map_err(|reason| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -182,6 +197,15 @@ mod tests {
         h
     }
 
+    /// What a request's body becomes: [`check_picture`], then [`decode_picture`].
+    fn read_picture(
+        bytes: &[u8],
+        declared: Kind,
+        run: Option<&NormaliseConfig>,
+    ) -> Result<NetworkInput, ApiError> {
+        decode_picture(bytes, check_picture(bytes, declared)?, run)
+    }
+
     fn refusal(result: Result<NetworkInput, ApiError>) -> (u16, String) {
         let e = result.unwrap_err();
         (e.status.as_u16(), e.message)
@@ -189,14 +213,11 @@ mod tests {
 
     #[test]
     fn only_small_pictures_are_small() {
-        assert!(is_small(&png(28, 28)));
-        assert!(is_small(&png(128, 128)));
-        assert!(!is_small(&png(129, 128)));
-        assert!(!is_small(&huge_png(20000)));
-        assert!(!is_small(b""));
-        assert!(!is_small(b"hello there"));
-        let truncated = png(28, 28);
-        assert!(!is_small(&truncated[..10]));
+        let small = |bytes: &[u8]| check_picture(bytes, Kind::Png).unwrap().is_small();
+        assert!(small(&png(28, 28)));
+        assert!(small(&png(128, 128)));
+        assert!(!small(&png(129, 128)));
+        assert!(!small(&png(MAX_SIDE, MAX_SIDE)));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use super::error::{self, ApiError};
 use super::page;
-use super::picture::{self, declared_kind, read_picture};
+use super::picture::{check_picture, declared_kind, decode_picture};
 use super::queue::{Answer, Queue, QueueError};
 
 /// What `/api/model` says about the served run.
@@ -179,13 +179,14 @@ async fn predict(
     let declared = declared_kind(&headers)?;
     let arrival = app.queue.arrival();
     let normalise = app.model.normalise;
+    let header = check_picture(&body, declared)?;
     // A small picture (a course image, a canvas) decodes in microseconds:
     // on the I/O thread, sparing each request a hand-off to the blocking
     // pool. A large one can take milliseconds: off the I/O threads.
-    let input = if picture::is_small(&body) {
-        read_picture(&body, declared, normalise.as_ref())?
+    let input = if header.is_small() {
+        decode_picture(&body, header, normalise.as_ref())?
     } else {
-        tokio::task::spawn_blocking(move || read_picture(&body, declared, normalise.as_ref()))
+        tokio::task::spawn_blocking(move || decode_picture(&body, header, normalise.as_ref()))
             .await
             .map_err(|e| {
                 ApiError::new(
