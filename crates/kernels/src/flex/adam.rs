@@ -32,23 +32,39 @@ pub(super) fn step(state: AdamState<Flex>, grad: FlexTensor, step: AdamStep) -> 
 /// Adam's update value by value, each operation in the order of Burn's
 /// `Adam` (see `stock::adam_step`), so the results are the same to the bit.
 fn update([param, grad, moment_1, moment_2]: [&[f32]; 4], step: AdamStep) -> [Vec<f32>; 3] {
-    let fill = |_: &mut (), index: usize, [p_out, m_out, v_out]: [&mut [MaybeUninit<f32>]; 3]| {
+    let fill = |_: &mut (), index: usize, outs: [&mut [MaybeUninit<f32>]; 3]| {
         let at = index * ELEMENTWISE_CHUNK;
-        let inputs = [param, grad, moment_1, moment_2].map(|v| &v[at..][..p_out.len()]);
-        let [param, grad, moment_1, moment_2] = inputs;
-        for i in 0..p_out.len() {
-            let g = match step.weight_decay {
-                Some(penalty) => param[i] * penalty + grad[i],
-                None => grad[i],
-            };
-            let m = moment_1[i] * step.beta_1 + g * (1.0 - step.beta_1);
-            let v = moment_2[i] * step.beta_2 + (g * g) * (1.0 - step.beta_2);
-            let update = (m * step.moment_scale) / (v.sqrt() + step.epsilon);
-            p_out[i].write(param[i] - update * step.learning_rate);
-            m_out[i].write(m);
-            v_out[i].write(v);
+        let inputs = [param, grad, moment_1, moment_2].map(|v| &v[at..][..outs[0].len()]);
+        // One loop per case, so the penalty's test is not inside the loop
+        // and the compiler can vectorise it.
+        match step.weight_decay {
+            Some(penalty) => update_chunk(inputs, outs, step, |p, g| p * penalty + g),
+            None => update_chunk(inputs, outs, step, |_, g| g),
         }
     };
     // SAFETY: every value of each chunk is written, in each output.
     unsafe { par_fill_n(param.len(), ELEMENTWISE_CHUNK, 1, || (), fill) }
+}
+
+/// One chunk of [`update`], with `gradient(param, grad)` the penalised
+/// gradient. Zipped iterators rather than indices: no bounds checks, so
+/// the loop is vectorised.
+#[inline(always)]
+fn update_chunk(
+    [param, grad, moment_1, moment_2]: [&[f32]; 4],
+    [p_out, m_out, v_out]: [&mut [MaybeUninit<f32>]; 3],
+    step: AdamStep,
+    gradient: impl Fn(f32, f32) -> f32,
+) {
+    let inputs = param.iter().zip(grad).zip(moment_1).zip(moment_2);
+    let outputs = p_out.iter_mut().zip(m_out.iter_mut()).zip(v_out.iter_mut());
+    for ((((&p, &g), &m), &v), ((p_out, m_out), v_out)) in inputs.zip(outputs) {
+        let g = gradient(p, g);
+        let m = m * step.beta_1 + g * (1.0 - step.beta_1);
+        let v = v * step.beta_2 + (g * g) * (1.0 - step.beta_2);
+        let update = (m * step.moment_scale) / (v.sqrt() + step.epsilon);
+        p_out.write(p - update * step.learning_rate);
+        m_out.write(m);
+        v_out.write(v);
+    }
 }
