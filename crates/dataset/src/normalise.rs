@@ -107,25 +107,54 @@ impl InkImage {
     /// Bilinear sample at a continuous position (pixel centres at +0.5);
     /// outside the image is paper.
     pub(crate) fn sample(&self, x: f32, y: f32) -> f32 {
-        let (fx, fy) = (x - 0.5, y - 0.5);
-        let (x0, y0) = (floor(fx), floor(fy));
-        let (tx, ty) = (fx - x0, fy - y0);
-        let get = |xi: f32, yi: f32| {
-            if xi < 0.0 || yi < 0.0 || xi >= self.width as f32 || yi >= self.height as f32 {
-                0.0
-            } else {
-                self.at(xi as usize, yi as usize)
-            }
+        self.sample_at(&Footing::new(x, self.width), &Footing::new(y, self.height))
+    }
+
+    /// [`sample`](Self::sample) where the footings along each axis are
+    /// already worked out (a resampling reuses each row's and column's).
+    /// Inlined: it is the inner loop of [`normalise`], which this crate's
+    /// light optimisation level would otherwise leave as a call per sample.
+    #[inline(always)]
+    fn sample_at(&self, x: &Footing, y: &Footing) -> f32 {
+        let get = |xi: Option<usize>, yi: Option<usize>| match (xi, yi) {
+            (Some(xi), Some(yi)) => self.pixels[yi * self.width + xi],
+            _ => 0.0,
         };
-        let top = get(x0, y0) * (1.0 - tx) + get(x0 + 1.0, y0) * tx;
-        let bottom = get(x0, y0 + 1.0) * (1.0 - tx) + get(x0 + 1.0, y0 + 1.0) * tx;
-        top * (1.0 - ty) + bottom * ty
+        let [x_near, x_far] = x.weights;
+        let top = get(x.near, y.near) * x_near + get(x.far, y.near) * x_far;
+        let bottom = get(x.near, y.far) * x_near + get(x.far, y.far) * x_far;
+        top * y.weights[0] + bottom * y.weights[1]
+    }
+}
+
+/// Where a bilinear sample stands along one axis: the pixels either side
+/// of the position (`None` off the image, where it reads paper) and their
+/// weights.
+#[derive(Clone, Copy, Debug)]
+struct Footing {
+    near: Option<usize>,
+    far: Option<usize>,
+    weights: [f32; 2],
+}
+
+impl Footing {
+    /// At continuous position `p` on an axis of `len` pixels.
+    fn new(p: f32, len: usize) -> Footing {
+        let shifted = p - 0.5;
+        let near = floor(shifted);
+        let t = shifted - near;
+        let index = |i: f32| (i >= 0.0 && i < len as f32).then_some(i as usize);
+        Footing {
+            near: index(near),
+            far: index(near + 1.0),
+            weights: [1.0 - t, t],
+        }
     }
 }
 
 /// `x.floor()` without a call into libm: baseline x86-64 has no rounding
-/// instruction, and resampling floors twice per sample (a tenth of a served
-/// request's CPU). Exact wherever `x` fits an `i32`; past that every sample
+/// instruction, and the augmentations' resampling floors twice per sample.
+/// Exact wherever `x` fits an `i32`; past that every sample
 /// is off the image and reads paper either way.
 fn floor(x: f32) -> f32 {
     let truncated = x as i32 as f32;
@@ -200,24 +229,25 @@ pub fn normalise(image: &InkImage, config: &NormaliseConfig) -> Vec<f32> {
     // the source area it covers, so that shrinking a large drawing does not
     // alias its strokes away.
     let taps = (1.0 / scale).ceil().clamp(2.0, 16.0) as usize;
-    // The source coordinates of every tap, one row and one column's worth
+    // Where every tap stands in the source, one row and one column's worth
     // (they are separable), worked out once instead of per sample.
-    let source = |centre: f32, land: f32| -> Vec<f32> {
+    let source = |centre: f32, land: f32, len: usize| -> Vec<Footing> {
         (0..SIDE * taps)
             .map(|k| {
                 let p = (k / taps) as f32 + ((k % taps) as f32 + 0.5) / taps as f32;
-                centre + (p - land) / scale
+                Footing::new(centre + (p - land) / scale, len)
             })
             .collect()
     };
-    let (xs, ys) = (source(cx, land_x), source(cy, land_y));
+    let xs = source(cx, land_x, image.width);
+    let ys = source(cy, land_y, image.height);
     let mut out = vec![0.0f32; PIXELS];
     for (i, value) in out.iter_mut().enumerate() {
         let (ox, oy) = (i % SIDE, i / SIDE);
         let mut sum = 0.0;
-        for &sy in &ys[oy * taps..(oy + 1) * taps] {
-            for &sx in &xs[ox * taps..(ox + 1) * taps] {
-                sum += image.sample(sx, sy);
+        for sy in &ys[oy * taps..(oy + 1) * taps] {
+            for sx in &xs[ox * taps..(ox + 1) * taps] {
+                sum += image.sample_at(sx, sy);
             }
         }
         let grey = (sum / (taps * taps) as f32).clamp(0.0, 1.0);
