@@ -87,14 +87,65 @@ impl ConvGeometry {
     pub(super) fn im2col(&self, image: &[f32], col: &mut [f32]) {
         let [kh, kw] = self.kernel;
         let positions = self.positions();
+        let shifted = self.taps_are_shifted_planes();
         for c in 0..self.channels_in {
             let channel = &image[c * self.height * self.width..][..self.height * self.width];
             for i in 0..kh {
                 for j in 0..kw {
                     let row = &mut col[((c * kh + i) * kw + j) * positions..][..positions];
-                    self.fill_tap(channel, [i, j], row);
+                    if shifted {
+                        self.fill_tap_shifted(channel, [i, j], row);
+                    } else {
+                        self.fill_tap(channel, [i, j], row);
+                    }
                 }
             }
+        }
+    }
+
+    /// Whether each im2col row is the input plane shifted by a constant
+    /// offset: stride 1 and an output as wide as the input (a "same"
+    /// convolution, or 1x1). Then a tap is one block copy, with zeros where
+    /// the kernel overhangs the padding, instead of a short copy per output
+    /// row (28 values: the call would cost as much as the copy).
+    fn taps_are_shifted_planes(&self) -> bool {
+        self.stride == [1, 1] && self.out_width == self.width
+    }
+
+    /// [`fill_tap`](Self::fill_tap) for [`taps_are_shifted_planes`](Self::taps_are_shifted_planes):
+    /// the same values.
+    fn fill_tap_shifted(&self, channel: &[f32], [i, j]: [usize; 2], row: &mut [f32]) {
+        let width = self.width;
+        let (down, across) = (i * self.dilation[0], j * self.dilation[1]);
+        // Output rows whose input row lies inside the image.
+        let first = self.pad[0].saturating_sub(down).min(self.out_height);
+        let last = (self.height + self.pad[0])
+            .saturating_sub(down)
+            .clamp(first, self.out_height);
+        let Some((span, _)) = self.columns(j).filter(|_| first < last) else {
+            row.fill(0.0);
+            return;
+        };
+        // Output value p reads input value p + offset.
+        let offset =
+            (down * width + across) as isize - (self.pad[0] * width + self.pad[1]) as isize;
+        let block = first * width..last * width;
+        let from = block
+            .start
+            .max(offset.unsigned_abs() * usize::from(offset < 0));
+        let to = block
+            .end
+            .min((channel.len() as isize - offset).max(0) as usize)
+            .max(from);
+        row[..from].fill(0.0);
+        row[to..].fill(0.0);
+        let source = (from as isize + offset) as usize;
+        row[from..to].copy_from_slice(&channel[source..][..to - from]);
+        // The columns that read into the padding took their neighbours'
+        // values in the block copy.
+        for out in row[block].chunks_exact_mut(width) {
+            out[..span.start].fill(0.0);
+            out[span.end..].fill(0.0);
         }
     }
 
@@ -195,7 +246,66 @@ fn valid_range(
 
 #[cfg(test)]
 mod tests {
-    use super::valid_range;
+    use super::{ConvGeometry, valid_range};
+
+    /// A geometry of one image of `channels_in x height x width`.
+    fn geometry(
+        [height, width]: [usize; 2],
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        pad: [[usize; 2]; 2],
+    ) -> ConvGeometry {
+        let side = |d: usize| {
+            (([height, width][d] + pad[d][0] + pad[d][1]) - (dilation[d] * (kernel[d] - 1) + 1))
+                / stride[d]
+                + 1
+        };
+        ConvGeometry {
+            images: 1,
+            channels_in: 2,
+            height,
+            width,
+            channels_out: 1,
+            out_height: side(0),
+            out_width: side(1),
+            kernel,
+            stride,
+            dilation,
+            pad: [pad[0][0], pad[1][0]],
+        }
+    }
+
+    /// The block copy gives every tap row the per-row copy's values.
+    #[test]
+    fn shifted_taps_match_the_row_by_row_copy() {
+        let cases = [
+            geometry([28, 28], [3, 3], [1, 1], [1, 1], [[1, 1], [1, 1]]),
+            geometry([7, 5], [1, 1], [1, 1], [1, 1], [[0, 0], [0, 0]]),
+            geometry([6, 6], [5, 5], [1, 1], [1, 1], [[2, 2], [2, 2]]),
+            geometry([6, 7], [3, 3], [1, 1], [2, 2], [[2, 2], [2, 2]]),
+            geometry([5, 6], [2, 2], [1, 1], [1, 1], [[1, 0], [1, 0]]),
+            geometry([5, 6], [2, 2], [1, 1], [1, 1], [[0, 1], [0, 1]]),
+            geometry([9, 4], [3, 3], [1, 1], [1, 1], [[0, 0], [1, 1]]),
+            geometry([2, 3], [5, 3], [1, 1], [1, 1], [[3, 3], [1, 1]]),
+        ];
+        for g in cases {
+            assert!(g.taps_are_shifted_planes());
+            let image: Vec<f32> = (0..g.image_len()).map(|v| v as f32 + 1.0).collect();
+            let plane = g.height * g.width;
+            for c in 0..g.channels_in {
+                let channel = &image[c * plane..][..plane];
+                let taps = (0..g.kernel[0]).flat_map(|i| (0..g.kernel[1]).map(move |j| [i, j]));
+                for tap in taps {
+                    let mut expected = vec![f32::NAN; g.positions()];
+                    let mut row = vec![f32::NAN; g.positions()];
+                    g.fill_tap(channel, tap, &mut expected);
+                    g.fill_tap_shifted(channel, tap, &mut row);
+                    assert_eq!(row, expected, "tap {tap:?} of {}x{}", g.height, g.width);
+                }
+            }
+        }
+    }
 
     #[test]
     fn valid_range_keeps_only_columns_inside_the_image() {
