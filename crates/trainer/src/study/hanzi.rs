@@ -217,15 +217,20 @@ fn setup(
         Schedule::Constant => "constant",
         Schedule::Cosine => "cosine decay to 0",
     };
+    // Settings that differ only in training share a network: named once.
+    let mut networks: Vec<String> = Vec::new();
+    for variant in variants {
+        let network = format!("`{}`", variant.config.model.describe());
+        if !networks.contains(&network) {
+            networks.push(network);
+        }
+    }
+    let networks = match networks.len() {
+        1 => format!("network (every setting): {}", networks[0]),
+        _ => format!("networks: {}", networks.join("; ")),
+    };
     vec![
-        format!(
-            "networks: {}",
-            variants
-                .iter()
-                .map(|v| format!("`{}`", v.config.model.describe()))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
+        networks,
         format!(
             "data: {} — {} training / {} validation images (the last files of each class); \
              augmentation `{}`; backend {}",
