@@ -156,9 +156,16 @@ fn load(addr: SocketAddr, bodies: &[Vec<u8>], clients: usize, requests: usize) -
     })
 }
 
+/// A client with a limit on each read, write and connect. Not a global or
+/// per-call limit: with one of those ureq resolves the address on a new
+/// thread for every request (to time the lookup out), a thread per request
+/// on the cores the server is measured on.
 fn agent() -> ureq::Agent {
+    let limit = Some(Duration::from_secs(60));
     ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(60)))
+        .timeout_connect(limit)
+        .timeout_per_read(limit)
+        .timeout_per_write(limit)
         .build()
         .into()
 }
