@@ -130,9 +130,9 @@ impl ConvGeometry {
         let offset =
             (down * width + across) as isize - (self.pad[0] * width + self.pad[1]) as isize;
         let block = first * width..last * width;
-        let from = block
-            .start
-            .max(offset.unsigned_abs() * usize::from(offset < 0));
+        // The part of the block whose source lies inside the channel (the
+        // rest are padded columns of its first or last row).
+        let from = block.start.max((-offset).max(0) as usize);
         let to = block
             .end
             .min((channel.len() as isize - offset).max(0) as usize)
