@@ -708,6 +708,52 @@ fn serve_refuses_bad_flags_in_one_line() {
     assert!(first.contains("validation accuracy"), "{first}");
 }
 
+/// `serve-bench` starts the server, drives it with each number of clients
+/// and reports every request it sent (figures only: nothing about speed is
+/// asserted); a client count of 0 is refused in one line.
+#[test]
+fn serve_bench_reports_each_load() {
+    let (_, run) = api_run();
+    let dir = tempfile::tempdir().unwrap();
+    let r = run.to_str().unwrap();
+    let json = run_ok(
+        &[
+            "serve-bench",
+            "--checkpoint",
+            r,
+            "--clients",
+            "1,3",
+            "--requests",
+            "12",
+            "--json",
+        ],
+        dir.path(),
+    );
+    let loads: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(loads.len(), 2, "{json}");
+    for (load, clients) in loads.iter().zip([1, 3]) {
+        assert_eq!(load["clients"], clients, "{load}");
+        assert_eq!(load["requests"], 12, "{load}");
+        assert!(load["requests_per_s"].as_f64().unwrap() > 0.0, "{load}");
+        assert!(load["p99_ms"].as_f64().unwrap() >= load["p50_ms"].as_f64().unwrap());
+        assert!(load["mean_batch"].as_f64().unwrap() >= 1.0, "{load}");
+    }
+    let out = trainer()
+        .args(["serve-bench", "--checkpoint", r, "--clients", "0"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(
+        !out.status.success() && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--clients"), "{stderr}");
+}
+
 fn copy_run(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for file in ["config.json", "metrics.csv", "model.bpk"] {

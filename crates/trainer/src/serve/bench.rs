@@ -3,7 +3,14 @@
 //! for the same model. Figures only; nothing is asserted.
 
 use anyhow::{Context, Result, bail};
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper::client::conn::http1::{SendRequest, handshake};
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{ServeConfig, Server};
@@ -35,12 +42,19 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         max_wait_ms: args.max_wait_ms,
         timeout_s: 60.0,
     })?;
-    // `bench`'s figures for these weights, measured before the server starts.
-    let (batch256, batch1) = {
-        let trained = Trained::load(&config.run, config.backend)?;
-        let figures = crate::bench::inference_figures(&trained.network, &trained.device);
-        (figures.0, figures.1)
+    // `bench`'s figures for these weights, measured before the server
+    // starts and again after it stops: the better of each pair is the
+    // baseline, so a slow moment of a shared machine cannot flatter the
+    // percentages.
+    let (run, backend) = (config.run.clone(), config.backend);
+    let bench_figures = || -> Result<(f64, f64)> {
+        let trained = Trained::load(&run, backend)?;
+        Ok(crate::bench::inference_figures(
+            &trained.network,
+            &trained.device,
+        ))
     };
+    let before = bench_figures()?;
     let bodies = images();
     let server = Server::start(config)?;
     let addr = server.addr()?;
@@ -61,6 +75,8 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
     let loads = measured?;
+    let after = bench_figures()?;
+    let (batch256, batch1) = (before.0.max(after.0), before.1.max(after.1));
     if args.json {
         for l in &loads {
             println!("{}", serde_json::to_string(l)?);
@@ -68,9 +84,14 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{network} on {}: bench inference {batch256:.0} img/s at batch 256, {batch1:.0} img/s at batch 1 ({:.2} ms)",
+        "{network} on {}: bench inference {batch256:.0} img/s at batch 256, {batch1:.0} img/s at batch 1 ({:.2} ms); \
+         the better of before ({:.0}, {:.0}) and after the load ({:.0}, {:.0})",
         args.backend,
-        1000.0 / batch1
+        1000.0 / batch1,
+        before.0,
+        before.1,
+        after.0,
+        after.1
     );
     for l in &loads {
         println!(
@@ -100,49 +121,58 @@ fn images() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// `requests` requests from `clients` threads, after a warm-up.
+/// `requests` requests from `clients` concurrent connections, after a
+/// warm-up. One event-loop thread drives them all, as load generators such
+/// as wrk do: the clients share the cores the server is measured on, and a
+/// thread per client would spend them on waking 64 threads.
 fn load(addr: SocketAddr, bodies: &[Vec<u8>], clients: usize, requests: usize) -> Result<Load> {
-    let url = format!("http://{addr}/api/predict");
+    let bodies: Arc<[Bytes]> = bodies.iter().cloned().map(Bytes::from).collect();
     let per_client = requests.div_ceil(clients);
-    // Every client warms up, then all start together; the clock runs from
-    // that start to the last answer.
-    let start = std::sync::Barrier::new(clients + 1);
-    let (results, seconds) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..clients)
-            .map(|c| {
-                let (url, start) = (&url, &start);
-                scope.spawn(move || -> Result<Vec<(f64, f64)>> {
-                    let agent = agent();
-                    let warm_up = (0..5).try_for_each(|i| {
-                        post(&agent, url, &bodies[(c + i) % bodies.len()]).map(|_| ())
-                    });
-                    start.wait();
-                    warm_up?;
-                    (0..per_client)
-                        .map(|i| -> Result<(f64, f64)> {
-                            let started = Instant::now();
-                            let batch = post(&agent, url, &bodies[(c * 7 + i) % bodies.len()])?;
-                            Ok((1000.0 * started.elapsed().as_secs_f64(), batch))
-                        })
-                        .collect()
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the load generator's runtime")?;
+    let (results, seconds) = runtime.block_on(async {
+        // Every client connects and warms up; then all start together, and
+        // the clock runs from that start to the last answer.
+        let mut connections = Vec::with_capacity(clients);
+        for c in 0..clients {
+            let mut connection = connect(addr).await?;
+            for i in 0..5 {
+                post(
+                    &mut connection,
+                    addr,
+                    bodies[(c + i) % bodies.len()].clone(),
+                )
+                .await?;
+            }
+            connections.push(connection);
+        }
+        let started = Instant::now();
+        let tasks: Vec<_> = connections
+            .into_iter()
+            .enumerate()
+            .map(|(c, mut connection)| {
+                let bodies = bodies.clone();
+                tokio::spawn(async move {
+                    let mut samples = Vec::with_capacity(per_client);
+                    for i in 0..per_client {
+                        let body = bodies[(c * 7 + i) % bodies.len()].clone();
+                        let sent = Instant::now();
+                        let batch = post(&mut connection, addr, body).await?;
+                        samples.push((1000.0 * sent.elapsed().as_secs_f64(), batch));
+                    }
+                    anyhow::Ok(samples)
                 })
             })
             .collect();
-        start.wait();
-        let started = Instant::now();
-        let results: Vec<Result<Vec<(f64, f64)>>> = handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| bail!("a client thread panicked"))
-            })
-            .collect();
-        (results, started.elapsed().as_secs_f64())
-    });
-    let mut samples = Vec::new();
-    for r in results {
-        samples.extend(r?);
-    }
+        let mut results = Vec::with_capacity(clients);
+        for task in tasks {
+            results.push(task.await.context("a client task failed")??);
+        }
+        anyhow::Ok((results, started.elapsed().as_secs_f64()))
+    })?;
+    let samples: Vec<(f64, f64)> = results.into_iter().flatten().collect();
     let mut latencies: Vec<f64> = samples.iter().map(|s| s.0).collect();
     latencies.sort_by(f64::total_cmp);
     let quantile = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
@@ -156,31 +186,50 @@ fn load(addr: SocketAddr, bodies: &[Vec<u8>], clients: usize, requests: usize) -
     })
 }
 
-/// A client with a limit on each read, write and connect. Not a global or
-/// per-call limit: with one of those ureq resolves the address on a new
-/// thread for every request (to time the lookup out), a thread per request
-/// on the cores the server is measured on.
-fn agent() -> ureq::Agent {
-    let limit = Some(Duration::from_secs(60));
-    ureq::Agent::config_builder()
-        .timeout_connect(limit)
-        .timeout_per_read(limit)
-        .timeout_per_write(limit)
-        .build()
-        .into()
+/// One client's keep-alive HTTP/1.1 connection to the server.
+type Connection = SendRequest<Full<Bytes>>;
+
+/// How long a client waits for a connection or an answer.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn connect(addr: SocketAddr) -> Result<Connection> {
+    let connecting = async {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, connection) = handshake(TokioIo::new(stream)).await?;
+        // Drives the connection until its sender is dropped.
+        tokio::spawn(connection);
+        anyhow::Ok(sender)
+    };
+    tokio::time::timeout(CLIENT_TIMEOUT, connecting)
+        .await
+        .with_context(|| format!("connecting to {addr}: no answer in {CLIENT_TIMEOUT:?}"))?
+        .with_context(|| format!("cannot connect to {addr}"))
 }
 
 /// One prediction; the size of the pass that answered it.
-fn post(agent: &ureq::Agent, url: &str, body: &[u8]) -> Result<f64> {
-    let mut response = agent
-        .post(url)
-        .header("Content-Type", "image/bmp")
-        .send(body)
-        .with_context(|| format!("POST {url}"))?;
-    let body = response.body_mut().read_to_vec()?;
-    let answer: BatchOnly = serde_json::from_slice(&body)
-        .with_context(|| format!("no batch in the answer: {}", String::from_utf8_lossy(&body)))?;
-    Ok(answer.batch as f64)
+async fn post(connection: &mut Connection, addr: SocketAddr, body: Bytes) -> Result<f64> {
+    let exchange = async {
+        connection.ready().await?;
+        let request = Request::post("/api/predict")
+            .header(HOST, addr.to_string())
+            .header(CONTENT_TYPE, "image/bmp")
+            .body(Full::new(body))?;
+        let response = connection.send_request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if !status.is_success() {
+            bail!("{status}: {}", String::from_utf8_lossy(&body));
+        }
+        let answer: BatchOnly = serde_json::from_slice(&body).with_context(|| {
+            format!("no batch in the answer: {}", String::from_utf8_lossy(&body))
+        })?;
+        anyhow::Ok(answer.batch as f64)
+    };
+    tokio::time::timeout(CLIENT_TIMEOUT, exchange)
+        .await
+        .with_context(|| format!("POST /api/predict: no answer in {CLIENT_TIMEOUT:?}"))?
+        .context("POST /api/predict")
 }
 
 /// The one field of an answer the load test reads. Skipping the rest
