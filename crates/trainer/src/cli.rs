@@ -236,8 +236,6 @@ impl TrainArgs {
     }
 }
 
-/// The network `--model name` asks for, with the flag that is wrong named
-/// in an error (the `models` crate knows no flags).
 /// The options that may come with `--model`; training and `import` take the
 /// same ones.
 #[derive(Args, Debug, Clone)]
@@ -263,6 +261,8 @@ impl ModelFlags {
     }
 }
 
+/// The network `--model name` asks for, with the flag that is wrong named
+/// in an error (the `models` crate knows no flags).
 pub fn model_config(name: &str, options: &ModelOptions) -> Result<ModelConfig> {
     ModelConfig::from_name(name, options).map_err(|e| {
         let flag = match &e {
