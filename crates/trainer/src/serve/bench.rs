@@ -45,7 +45,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
     // `bench`'s figures for these weights, measured before the server
     // starts and again after it stops: the better of each pair is the
     // baseline, so a slow moment of a shared machine cannot flatter the
-    // percentages.
+    // percentages. Only the text report prints them.
     let (run, backend) = (config.run.clone(), config.backend);
     let bench_figures = || -> Result<(f64, f64)> {
         let trained = Trained::load(&run, backend)?;
@@ -54,7 +54,7 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
             &trained.device,
         ))
     };
-    let before = bench_figures()?;
+    let before = (!args.json).then(&bench_figures).transpose()?;
     let bodies = images();
     let server = Server::start(config)?;
     let addr = server.addr()?;
@@ -75,14 +75,14 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
     let loads = measured?;
-    let after = bench_figures()?;
-    let (batch256, batch1) = (before.0.max(after.0), before.1.max(after.1));
-    if args.json {
+    let Some(before) = before else {
         for l in &loads {
             println!("{}", serde_json::to_string(l)?);
         }
         return Ok(());
-    }
+    };
+    let after = bench_figures()?;
+    let (batch256, batch1) = (before.0.max(after.0), before.1.max(after.1));
     println!(
         "{network} on {}: bench inference {batch256:.0} img/s at batch 256, {batch1:.0} img/s at batch 1 ({:.2} ms); \
          the better of before ({:.0}, {:.0}) and after the load ({:.0}, {:.0})",
@@ -109,15 +109,16 @@ pub fn run(args: &ServeBenchArgs) -> Result<()> {
 }
 
 /// 28x28 BMP files as a program would send them: real ones where there are
-/// (`data/train`, as every command's `--data` default), else synthetic.
-fn images() -> Vec<Vec<u8>> {
+/// (`data/train`, as every command's `--data` default), else synthetic;
+/// shared by every client task.
+fn images() -> Arc<[Bytes]> {
     let data = crate::data::DataSource::resolve(None, 1, 10)
         .load()
         .unwrap_or_else(|_| crate::data::synthetic(10, 1));
     data.items()
         .iter()
         .step_by(data.items().len().div_ceil(120).max(1))
-        .map(|item| dataset::encode_bmp_1bit(&item.image))
+        .map(|item| Bytes::from(dataset::encode_bmp_1bit(&item.image)))
         .collect()
 }
 
@@ -125,8 +126,7 @@ fn images() -> Vec<Vec<u8>> {
 /// warm-up. One event-loop thread drives them all, as load generators such
 /// as wrk do: the clients share the cores the server is measured on, and a
 /// thread per client would spend them on waking 64 threads.
-fn load(addr: SocketAddr, bodies: &[Vec<u8>], clients: usize, requests: usize) -> Result<Load> {
-    let bodies: Arc<[Bytes]> = bodies.iter().cloned().map(Bytes::from).collect();
+fn load(addr: SocketAddr, bodies: &Arc<[Bytes]>, clients: usize, requests: usize) -> Result<Load> {
     let per_client = requests.div_ceil(clients);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
