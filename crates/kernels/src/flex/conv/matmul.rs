@@ -30,6 +30,15 @@ impl<'a> Operand<'a> {
         }
     }
 
+    /// The same values read as the transposed matrix.
+    pub(super) fn transpose(self) -> Self {
+        Operand {
+            values: self.values,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+        }
+    }
+
     /// Whether a `rows x cols` matrix read this way stays inside `values`.
     fn spans(&self, rows: usize, cols: usize) -> bool {
         rows == 0
