@@ -112,54 +112,99 @@ impl ConvGeometry {
         self.stride == [1, 1] && self.out_width == self.width
     }
 
-    /// [`fill_tap`](Self::fill_tap) for [`taps_are_shifted_planes`](Self::taps_are_shifted_planes):
-    /// the same values.
-    fn fill_tap_shifted(&self, channel: &[f32], [i, j]: [usize; 2], row: &mut [f32]) {
+    /// Where tap `(i, j)` of a shifted-plane convolution reads: output
+    /// values `block` (the output rows whose input row is inside the image)
+    /// read input values `block + offset`, except the columns outside
+    /// `span`, which read the padding; of the block, `from..to` have their
+    /// shifted index inside the channel. `None` when no output reads inside.
+    fn shifted_tap(&self, [i, j]: [usize; 2]) -> Option<ShiftedTap> {
         let width = self.width;
         let (down, across) = (i * self.dilation[0], j * self.dilation[1]);
-        // Output rows whose input row lies inside the image.
         let first = self.pad[0].saturating_sub(down).min(self.out_height);
         let last = (self.height + self.pad[0])
             .saturating_sub(down)
             .clamp(first, self.out_height);
-        let Some((span, _)) = self.columns(j).filter(|_| first < last) else {
-            row.fill(0.0);
-            return;
-        };
-        // Output value p reads input value p + offset.
+        let (span, _) = self.columns(j).filter(|_| first < last)?;
         let offset =
             (down * width + across) as isize - (self.pad[0] * width + self.pad[1]) as isize;
         let block = first * width..last * width;
-        // The part of the block whose source lies inside the channel (the
-        // rest are padded columns of its first or last row).
         let from = block.start.max((-offset).max(0) as usize);
-        let to = block
-            .end
-            .min((channel.len() as isize - offset).max(0) as usize)
-            .max(from);
-        row[..from].fill(0.0);
-        row[to..].fill(0.0);
+        let plane = (self.height * width) as isize;
+        let to = block.end.min((plane - offset).max(0) as usize).max(from);
         let source = (from as isize + offset) as usize;
-        row[from..to].copy_from_slice(&channel[source..][..to - from]);
+        Some(ShiftedTap {
+            span,
+            block,
+            inside: from..to,
+            source,
+        })
+    }
+
+    /// [`fill_tap`](Self::fill_tap) for [`taps_are_shifted_planes`](Self::taps_are_shifted_planes):
+    /// the same values.
+    fn fill_tap_shifted(&self, channel: &[f32], tap: [usize; 2], row: &mut [f32]) {
+        let Some(ShiftedTap {
+            span,
+            block,
+            inside,
+            source,
+        }) = self.shifted_tap(tap)
+        else {
+            row.fill(0.0);
+            return;
+        };
+        row[..inside.start].fill(0.0);
+        row[inside.end..].fill(0.0);
+        row[inside.clone()].copy_from_slice(&channel[source..][..inside.len()]);
         // The columns that read into the padding took their neighbours'
         // values in the block copy.
-        for out in row[block].chunks_exact_mut(width) {
+        for out in row[block].chunks_exact_mut(self.width) {
             out[..span.start].fill(0.0);
             out[span.end..].fill(0.0);
         }
     }
 
+    /// [`add_tap`](Self::add_tap) for shifted planes, as one long add instead
+    /// of a short one per output row: the columns that read the padding are
+    /// zeroed first (`row` is scratch), so that adding them where their
+    /// shifted index lands changes nothing. The same sums, bit for bit.
+    fn add_tap_shifted(&self, row: &mut [f32], tap: [usize; 2], channel: &mut [f32]) {
+        let Some(ShiftedTap {
+            span,
+            block,
+            inside,
+            source,
+        }) = self.shifted_tap(tap)
+        else {
+            return;
+        };
+        for out in row[block].chunks_exact_mut(self.width) {
+            out[..span.start].fill(0.0);
+            out[span.end..].fill(0.0);
+        }
+        let target = &mut channel[source..][..inside.len()];
+        for (x, g) in target.iter_mut().zip(&row[inside]) {
+            *x += g;
+        }
+    }
+
     /// The adjoint of [`im2col`](Self::im2col): adds each row of `col` back
     /// onto the input positions it was read from (`image` starts at zero).
-    pub(super) fn col2im(&self, col: &[f32], image: &mut [f32]) {
+    /// `col` is scratch: its values are not kept.
+    pub(super) fn col2im(&self, col: &mut [f32], image: &mut [f32]) {
         let [kh, kw] = self.kernel;
         let positions = self.positions();
+        let shifted = self.taps_are_shifted_planes();
         for c in 0..self.channels_in {
             let channel = &mut image[c * self.height * self.width..][..self.height * self.width];
             for i in 0..kh {
                 for j in 0..kw {
-                    let row = &col[((c * kh + i) * kw + j) * positions..][..positions];
-                    self.add_tap(row, [i, j], channel);
+                    let row = &mut col[((c * kh + i) * kw + j) * positions..][..positions];
+                    if shifted {
+                        self.add_tap_shifted(row, [i, j], channel);
+                    } else {
+                        self.add_tap(row, [i, j], channel);
+                    }
                 }
             }
         }
@@ -227,6 +272,14 @@ impl ConvGeometry {
     }
 }
 
+/// See [`ConvGeometry::shifted_tap`].
+struct ShiftedTap {
+    span: std::ops::Range<usize>,
+    block: std::ops::Range<usize>,
+    inside: std::ops::Range<usize>,
+    source: usize,
+}
+
 /// The output columns `from..to` whose input column `o * stride + offset - pad`
 /// lies inside `0..width`.
 fn valid_range(
@@ -279,17 +332,7 @@ mod tests {
     /// The block copy gives every tap row the per-row copy's values.
     #[test]
     fn shifted_taps_match_the_row_by_row_copy() {
-        let cases = [
-            geometry([28, 28], [3, 3], [1, 1], [1, 1], [[1, 1], [1, 1]]),
-            geometry([7, 5], [1, 1], [1, 1], [1, 1], [[0, 0], [0, 0]]),
-            geometry([6, 6], [5, 5], [1, 1], [1, 1], [[2, 2], [2, 2]]),
-            geometry([6, 7], [3, 3], [1, 1], [2, 2], [[2, 2], [2, 2]]),
-            geometry([5, 6], [2, 2], [1, 1], [1, 1], [[1, 0], [1, 0]]),
-            geometry([5, 6], [2, 2], [1, 1], [1, 1], [[0, 1], [0, 1]]),
-            geometry([9, 4], [3, 3], [1, 1], [1, 1], [[0, 0], [1, 1]]),
-            geometry([2, 3], [5, 3], [1, 1], [1, 1], [[3, 3], [1, 1]]),
-        ];
-        for g in cases {
+        for g in shifted_cases() {
             assert!(g.taps_are_shifted_planes());
             let image: Vec<f32> = (0..g.image_len()).map(|v| v as f32 + 1.0).collect();
             let plane = g.height * g.width;
@@ -303,6 +346,40 @@ mod tests {
                     g.fill_tap_shifted(channel, tap, &mut row);
                     assert_eq!(row, expected, "tap {tap:?} of {}x{}", g.height, g.width);
                 }
+            }
+        }
+    }
+
+    /// Shifted-plane convolutions: "same" ones, 1x1, dilated, uneven
+    /// padding, kernels taller than the image.
+    fn shifted_cases() -> [ConvGeometry; 8] {
+        [
+            geometry([28, 28], [3, 3], [1, 1], [1, 1], [[1, 1], [1, 1]]),
+            geometry([7, 5], [1, 1], [1, 1], [1, 1], [[0, 0], [0, 0]]),
+            geometry([6, 6], [5, 5], [1, 1], [1, 1], [[2, 2], [2, 2]]),
+            geometry([6, 7], [3, 3], [1, 1], [2, 2], [[2, 2], [2, 2]]),
+            geometry([5, 6], [2, 2], [1, 1], [1, 1], [[1, 0], [1, 0]]),
+            geometry([5, 6], [2, 2], [1, 1], [1, 1], [[0, 1], [0, 1]]),
+            geometry([9, 4], [3, 3], [1, 1], [1, 1], [[0, 0], [1, 1]]),
+            geometry([2, 3], [5, 3], [1, 1], [1, 1], [[3, 3], [1, 1]]),
+        ]
+    }
+
+    /// The long add puts every tap row's gradients where the per-row add
+    /// does, with the same sums to the bit.
+    #[test]
+    fn shifted_taps_add_back_as_the_row_by_row_add() {
+        for g in shifted_cases() {
+            let plane = g.height * g.width;
+            let taps = (0..g.kernel[0]).flat_map(|i| (0..g.kernel[1]).map(move |j| [i, j]));
+            let (mut expected, mut channel) = (vec![0.0; plane], vec![0.0; plane]);
+            for (t, tap) in taps.enumerate() {
+                let row: Vec<f32> = (0..g.positions())
+                    .map(|p| ((p * 7 + t * 13) % 17) as f32 * 0.1 - 0.8)
+                    .collect();
+                g.add_tap(&row, tap, &mut expected);
+                g.add_tap_shifted(&mut row.clone(), tap, &mut channel);
+                assert_eq!(channel, expected, "tap {tap:?} of {}x{}", g.height, g.width);
             }
         }
     }
