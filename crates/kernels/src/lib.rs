@@ -34,6 +34,7 @@ mod conv;
 mod elementwise;
 mod flex;
 mod norm;
+mod packing;
 mod pool;
 mod stock;
 pub mod subnormal;
@@ -46,6 +47,7 @@ pub use norm::{
     NormPrimitive, NormStats, StatsPrimitive, batch_norm_eval, batch_norm_join_eval,
     batch_norm_join_train, batch_norm_relu_eval, batch_norm_relu_train, batch_norm_train,
 };
+pub use packing::pack_wide_blocks_only;
 pub use pool::avg_pool2d_tiled;
 
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};

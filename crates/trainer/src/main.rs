@@ -62,6 +62,7 @@ fn flush_subnormals() {
 fn main() -> ExitCode {
     keep_freed_memory();
     flush_subnormals();
+    kernels::pack_wide_blocks_only();
     report_panics_in_one_line();
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Train(cli.train)) {
