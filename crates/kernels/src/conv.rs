@@ -3,7 +3,7 @@
 use burn::backend::{Backend, Dispatch, ExtensionType, ops::ConvOptions, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
-use crate::{FastLayers, accelerated};
+use crate::{Activation, FastLayers, accelerated};
 
 /// A convolution's input and weight (`[out, in, kernel height, kernel
 /// width]`) with its options: what its forward and backward passes share.
@@ -36,8 +36,31 @@ pub fn conv2d(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
+    conv2d_then(x, weight, bias, options, Activation::Identity)
+}
+
+/// `relu(conv2d(x))`, the ReLU applied as each image's output is written (not
+/// as a pass of its own over the whole batch), and its mask applied to the
+/// gradient in the convolution's backward.
+pub fn conv2d_relu(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    conv2d_then(x, weight, bias, options, Activation::Relu)
+}
+
+fn conv2d_then(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+    activation: Activation,
+) -> Tensor<4> {
     if !accelerated(&x.device(), x.dtype()) || options.groups != 1 {
-        return burn::tensor::module::conv2d(x, weight, bias, options);
+        let output = burn::tensor::module::conv2d(x, weight, bias, options);
+        return activation.apply(output);
     }
     // A missing bias is a constant zero: it costs one add and takes no gradient.
     let bias = bias.unwrap_or_else(|| Tensor::zeros([weight.dims()[0]], &x.device()));
@@ -46,5 +69,9 @@ pub fn conv2d(
         weight: weight.into_dispatch(),
         options,
     };
-    Tensor::from_dispatch(Dispatch::conv2d_fast(conv, bias.into_dispatch()))
+    Tensor::from_dispatch(Dispatch::conv2d_fast(
+        conv,
+        bias.into_dispatch(),
+        activation,
+    ))
 }

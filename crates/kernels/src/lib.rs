@@ -12,8 +12,9 @@
 //!
 //! This crate adds both as a Burn backend extension ([`FastLayers`]): the
 //! convolution (forward, input and weight gradients) as im2col + one matrix
-//! product per image, BatchNorm as two fused passes forward and two backward,
-//! and, while at it, BatchNorm + ReLU and a residual block's join
+//! product per image (with a following ReLU in the same pass, if asked),
+//! BatchNorm as two fused passes forward and two backward, and, while at it,
+//! BatchNorm + ReLU and a residual block's join
 //! `relu(BN(x) + BN'(skip))` in the same passes, `relu(a + b)`,
 //! non-overlapping average pooling, and Adam's update in one pass; each layer
 //! with its own `Autodiff` backward.
@@ -21,13 +22,14 @@
 //! One file per layer holds its public function, which takes Burn tensors
 //! and picks the kernel on the flex device (f32, ungrouped convolutions) or
 //! Burn's stock operations everywhere else, so callers need not care which
-//! device they run on: [`conv2d`]; [`batch_norm_train`],
+//! device they run on: [`conv2d`] and [`conv2d_relu`]; [`batch_norm_train`],
 //! [`batch_norm_relu_train`], [`batch_norm_join_train`] and their `_eval`
 //! counterparts; [`add_relu`]; [`avg_pool2d_tiled`]; [`adam_step`]. The
 //! trait below is the dispatcher; `flex/` has one kernel file per layer,
 //! `autodiff/` the backward passes, `stock.rs` the trait's default bodies.
 //! The tests check values and gradients against the stock operations.
 
+mod activation;
 mod adam;
 mod autodiff;
 mod conv;
@@ -39,11 +41,12 @@ mod pool;
 mod stock;
 pub mod subnormal;
 
+pub use activation::Activation;
 pub use adam::{AdamState, AdamStep, adam_step};
-pub use conv::{ConvGrads, ConvParamGrads, ConvPrimitive, conv2d};
+pub use conv::{ConvGrads, ConvParamGrads, ConvPrimitive, conv2d, conv2d_relu};
 pub use elementwise::add_relu;
 pub use norm::{
-    Activation, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormInput, NormOutput,
+    JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormInput, NormOutput,
     NormPrimitive, NormStats, StatsPrimitive, batch_norm_eval, batch_norm_join_eval,
     batch_norm_join_train, batch_norm_relu_eval, batch_norm_relu_train, batch_norm_train,
 };
@@ -61,12 +64,13 @@ use burn::tensor::{DType, Device};
 /// evaluation mode, or the batch's own in a backward pass).
 #[backend_extension(Flex, Autodiff)]
 pub trait FastLayers: Backend {
-    /// A 2-D convolution; `bias` has one value per output channel.
+    /// `activation(conv2d(x))`; `bias` has one value per output channel.
     fn conv2d_fast(
         #[extension_type] conv: ConvPrimitive<Self>,
         bias: FloatTensor<Self>,
+        activation: Activation,
     ) -> FloatTensor<Self> {
-        stock::conv2d::<Self>(conv, bias)
+        stock::conv2d::<Self>(conv, bias, activation)
     }
 
     /// The gradient of a convolution's input, given the gradient of its output.

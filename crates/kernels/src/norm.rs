@@ -6,27 +6,9 @@
 //! returns them (they feed the running averages); in evaluation ("eval")
 //! mode it normalises with given statistics.
 
+use crate::{Activation, FastLayers, accelerated, add_relu};
 use burn::backend::{Backend, Dispatch, ExtensionType, tensor::FloatTensor};
 use burn::tensor::Tensor;
-use burn::tensor::activation::relu;
-
-use crate::{FastLayers, accelerated, add_relu};
-
-/// What follows a BatchNorm in the same pass.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Activation {
-    Identity,
-    Relu,
-}
-
-impl Activation {
-    fn apply<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
-        match self {
-            Activation::Identity => x,
-            Activation::Relu => relu(x),
-        }
-    }
-}
 
 /// A BatchNorm's input and parameters (one `gamma` and `beta` per channel,
 /// the channel being dimension 1 of `x`).

@@ -11,8 +11,13 @@ use crate::{
     JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive, StatsPrimitive,
 };
 
-pub(crate) fn conv2d<B: Backend>(conv: ConvPrimitive<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
-    B::conv2d(conv.x, conv.weight, Some(bias), conv.options)
+pub(crate) fn conv2d<B: Backend>(
+    conv: ConvPrimitive<B>,
+    bias: FloatTensor<B>,
+    activation: Activation,
+) -> FloatTensor<B> {
+    let output = B::conv2d(conv.x, conv.weight, Some(bias), conv.options);
+    activate::<B>(output, activation)
 }
 
 pub(crate) fn conv2d_x_grad<B: Backend>(

@@ -9,8 +9,9 @@ use burn::backend::{Dispatch, DispatchTensor};
 use burn::tensor::activation::relu;
 
 use crate::{
-    FastLayers, JoinPrimitive, JoinStats, NormInput, NormPrimitive, NormStats, accelerated,
-    batch_norm_join_train, batch_norm_relu_train, batch_norm_train, conv2d,
+    Activation, FastLayers, JoinPrimitive, JoinStats, NormInput, NormPrimitive, NormStats,
+    accelerated, batch_norm_join_train, batch_norm_relu_train, batch_norm_train, conv2d,
+    conv2d_relu,
 };
 
 fn device() -> Device {
@@ -52,14 +53,27 @@ fn the_kernels_serve_flex_f32_only() {
 /// One convolution through both paths: forward values and the gradients of
 /// input, weight and bias for the same upstream gradient.
 fn check_conv(x: [usize; 4], weight: [usize; 4], bias: bool, options: ConvOptions<2>) {
+    check_conv_then(x, weight, bias, options, Activation::Identity);
+}
+
+/// [`check_conv`] for `activation(conv2d(x))`.
+fn check_conv_then(
+    x: [usize; 4],
+    weight: [usize; 4],
+    bias: bool,
+    options: ConvOptions<2>,
+    activation: Activation,
+) {
     let run = |fast: bool| {
         let x = values(x, 1.0).require_grad();
         let w = values(weight, 2.0).mul_scalar(0.2).require_grad();
         let b = bias.then(|| values([weight[0]], 3.0).require_grad());
-        let out = if fast {
-            conv2d(x.clone(), w.clone(), b.clone(), options.clone())
-        } else {
-            burn::tensor::module::conv2d(x.clone(), w.clone(), b.clone(), options.clone())
+        let (x_, w_, b_, o_) = (x.clone(), w.clone(), b.clone(), options.clone());
+        let out = match (fast, activation) {
+            (true, Activation::Identity) => conv2d(x_, w_, b_, o_),
+            (true, Activation::Relu) => conv2d_relu(x_, w_, b_, o_),
+            (false, Activation::Identity) => burn::tensor::module::conv2d(x_, w_, b_, o_),
+            (false, Activation::Relu) => relu(burn::tensor::module::conv2d(x_, w_, b_, o_)),
         };
         let upstream = values(out.dims(), 4.0);
         let grads = (out.clone() * upstream).sum().backward();
@@ -77,6 +91,18 @@ fn check_conv(x: [usize; 4], weight: [usize; 4], bias: bool, options: ConvOption
     assert_close("weight grad", fast.2, stock.2);
     if let (Some(fast), Some(stock)) = (fast.3, stock.3) {
         assert_close("bias grad", fast, stock);
+    }
+}
+
+/// The ReLU written with the output, and its mask in the backward: the
+/// same values and gradients as a separate ReLU, for a batch and for one
+/// image (whose matrix products share the threads).
+#[test]
+fn conv_relu_matches_stock() {
+    let options = ConvOptions::new_with_padding([1, 1], [(1, 1), (1, 1)], [1, 1], 1);
+    for images in [3, 1] {
+        let x = [images, 4, 9, 7];
+        check_conv_then(x, [5, 4, 3, 3], true, options.clone(), Activation::Relu);
     }
 }
 
@@ -123,20 +149,24 @@ fn conv_strided_dilated_unevenly_padded_matches_stock() {
 }
 
 /// The backward pass computes only what is tracked: the input's gradient
-/// alone (a frozen layer), or the parameters' alone (the network's input).
+/// alone (a frozen layer), or the parameters' alone (the network's input);
+/// with and without a ReLU.
 #[test]
 fn conv_with_some_inputs_untracked_matches_stock() {
     let options = ConvOptions::new_with_padding([1, 1], [(1, 1), (1, 1)], [1, 1], 1);
-    for track_input in [true, false] {
+    let cases = [true, false].map(|track| [(track, false), (track, true)]);
+    for (track_input, with_relu) in cases.into_iter().flatten() {
         let run = |fast: bool| {
             let x = values([2, 3, 6, 5], 19.0);
             let x = if track_input { x.require_grad() } else { x };
             let w = values([4, 3, 3, 3], 20.0).mul_scalar(0.2);
             let w = if track_input { w } else { w.require_grad() };
-            let out = if fast {
-                conv2d(x.clone(), w.clone(), None, options.clone())
-            } else {
-                burn::tensor::module::conv2d(x.clone(), w.clone(), None, options.clone())
+            let (x_, w_, o_) = (x.clone(), w.clone(), options.clone());
+            let out = match (fast, with_relu) {
+                (true, false) => conv2d(x_, w_, None, o_),
+                (true, true) => conv2d_relu(x_, w_, None, o_),
+                (false, false) => burn::tensor::module::conv2d(x_, w_, None, o_),
+                (false, true) => relu(burn::tensor::module::conv2d(x_, w_, None, o_)),
             };
             let grads = (out * values([2, 4, 6, 5], 21.0)).sum().backward();
             let tracked = if track_input {

@@ -89,11 +89,12 @@ pub struct Cnn {
     head: Head,
 }
 
-/// `relu(norm(x))`, or `relu(x)` without a BatchNorm.
-fn norm_relu<const D: usize>(norm: &Option<BatchNorm>, x: Tensor<D>) -> Tensor<D> {
+/// `relu(norm(conv(x)))`, or `relu(conv(x))` in the convolution's own pass
+/// without a BatchNorm.
+fn conv_norm_relu(conv: &Conv2d, norm: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
     match norm {
-        Some(n) => fast::norm_relu(n, x),
-        None => relu(x),
+        Some(n) => fast::norm_relu(n, fast::conv(conv, x)),
+        None => fast::conv_relu(conv, x),
     }
 }
 
@@ -101,14 +102,14 @@ impl Cnn {
     /// `[B, 1, 28, 28]` to `[B, 12]` logits.
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let x = self.second_conv_input(images);
-        let x = norm_relu(&self.norm2, fast::conv(&self.conv2, x));
+        let x = conv_norm_relu(&self.conv2, &self.norm2, x);
         self.head.forward(x, self.dropout.as_ref())
     }
 
     /// What enters the second convolution (after the first block and its
     /// dropout): where the variance shift of BatchNorm + dropout begins.
     pub fn second_conv_input(&self, images: Tensor<4>) -> Tensor<4> {
-        let x = norm_relu(&self.norm1, fast::conv(&self.conv1, images));
+        let x = conv_norm_relu(&self.conv1, &self.norm1, images);
         match &self.dropout {
             Some(d) => d.forward(x),
             None => x,

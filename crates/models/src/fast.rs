@@ -8,23 +8,41 @@ use burn::nn::conv::Conv2d;
 use burn::nn::pool::AvgPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
 use burn::prelude::*;
+use burn::tensor::activation::relu;
 
 /// `Conv2d::forward`.
 pub fn conv(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let Some(options) = conv_options(layer) else {
+        return layer.forward(x);
+    };
+    let (weight, bias) = (layer.weight.val(), layer.bias.as_ref().map(|b| b.val()));
+    kernels::conv2d(x, weight, bias, options)
+}
+
+/// `relu(Conv2d::forward(x))`, the ReLU in the convolution's own pass.
+pub fn conv_relu(layer: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let Some(options) = conv_options(layer) else {
+        return relu(layer.forward(x));
+    };
+    let (weight, bias) = (layer.weight.val(), layer.bias.as_ref().map(|b| b.val()));
+    kernels::conv2d_relu(x, weight, bias, options)
+}
+
+/// The layer's options with its padding spelt out; `None` for "same"
+/// padding, which these networks do not use (Burn works out its size per
+/// input).
+fn conv_options(layer: &Conv2d) -> Option<ConvOptions<2>> {
     let padding = match layer.padding {
         PaddingConfig2d::Valid => [(0, 0), (0, 0)],
         PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
-        // Not used by these networks; Burn works out its size per input.
-        PaddingConfig2d::Same => return layer.forward(x),
+        PaddingConfig2d::Same => return None,
     };
-    let options =
-        ConvOptions::new_with_padding(layer.stride, padding, layer.dilation, layer.groups);
-    kernels::conv2d(
-        x,
-        layer.weight.val(),
-        layer.bias.as_ref().map(|b| b.val()),
-        options,
-    )
+    Some(ConvOptions::new_with_padding(
+        layer.stride,
+        padding,
+        layer.dilation,
+        layer.groups,
+    ))
 }
 
 /// `BatchNorm::forward`: batch statistics (and a running-average update) when
@@ -214,6 +232,7 @@ mod tests {
             .init(&device());
         for layer in [padded, valid] {
             assert_same(conv(&layer, x.clone()), layer.forward(x.clone()));
+            assert_same(conv_relu(&layer, x.clone()), relu(layer.forward(x.clone())));
         }
         let pool = AvgPool2dConfig::new([4, 4]).init();
         assert_same(avg_pool(&pool, x.clone()), pool.forward(x));

@@ -1,4 +1,5 @@
-//! The convolution's backward: only the gradients whose inputs are tracked.
+//! The convolution's backward (through its ReLU, if it has one): only the
+//! gradients whose inputs are tracked.
 
 use burn::backend::Backend;
 use burn::backend::autodiff::{
@@ -11,14 +12,15 @@ use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
 
 use super::register;
-use crate::{ConvGrads, ConvParamGrads, ConvPrimitive, FastLayers};
+use crate::{Activation, ConvGrads, ConvParamGrads, ConvPrimitive, FastLayers};
 
 #[derive(Debug)]
 struct Conv2dFast;
 
 impl<B: Backend + FastLayers> Backward<B, 3> for Conv2dFast {
-    /// The input and weight (as checkpoints) and the options.
-    type State = (NodeId, NodeId, ConvOptions<2>);
+    /// The input and weight (as checkpoints), the options, and the output
+    /// where a ReLU follows (no gradient passes where it is zero).
+    type State = (NodeId, NodeId, ConvOptions<2>, Option<FloatTensor<B>>);
 
     fn backward(
         self,
@@ -27,8 +29,12 @@ impl<B: Backend + FastLayers> Backward<B, 3> for Conv2dFast {
         checkpointer: &mut Checkpointer,
     ) {
         let [node_x, node_weight, node_bias] = ops.parents.map(|n| n.map(|n| n.id));
+        let (x, weight, options, relu_output) = ops.state;
         let grad = grads.consume::<B>(&ops.node);
-        let (x, weight, options) = ops.state;
+        let grad = match relu_output {
+            Some(output) => B::relu_backward(output, grad),
+            None => grad,
+        };
         let conv = ConvPrimitive {
             x: checkpointer.retrieve_node_output::<FloatTensor<B>>(x),
             weight: checkpointer.retrieve_node_output::<FloatTensor<B>>(weight),
@@ -59,22 +65,21 @@ impl<B: Backend + FastLayers> Backward<B, 3> for Conv2dFast {
 pub(super) fn conv2d<B: Backend + FastLayers, C: CheckpointStrategy>(
     conv: ConvPrimitive<Autodiff<B, C>>,
     bias: FloatTensor<Autodiff<B, C>>,
+    activation: Activation,
 ) -> FloatTensor<Autodiff<B, C>> {
     let ConvPrimitive { x, weight, options } = conv;
     let nodes = [x.node(), weight.node(), bias.node()];
     match Conv2dFast.prepare::<C>(nodes).compute_bound().stateful() {
         OpsKind::Tracked(mut prep) => {
-            let state = (
-                prep.checkpoint(&x),
-                prep.checkpoint(&weight),
-                options.clone(),
-            );
+            let (x_node, weight_node) = (prep.checkpoint(&x), prep.checkpoint(&weight));
             let conv = ConvPrimitive {
                 x: x.into_primitive(),
                 weight: weight.into_primitive(),
-                options,
+                options: options.clone(),
             };
-            prep.finish(state, B::conv2d_fast(conv, bias.into_primitive()))
+            let output = B::conv2d_fast(conv, bias.into_primitive(), activation);
+            let relu_output = (activation == Activation::Relu).then(|| output.clone());
+            prep.finish((x_node, weight_node, options, relu_output), output)
         }
         OpsKind::UnTracked(prep) => {
             let conv = ConvPrimitive {
@@ -82,7 +87,7 @@ pub(super) fn conv2d<B: Backend + FastLayers, C: CheckpointStrategy>(
                 weight: weight.into_primitive(),
                 options,
             };
-            prep.finish(B::conv2d_fast(conv, bias.into_primitive()))
+            prep.finish(B::conv2d_fast(conv, bias.into_primitive(), activation))
         }
     }
 }

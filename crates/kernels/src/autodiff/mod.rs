@@ -22,8 +22,12 @@ use crate::Activation;
 use crate::{ConvPrimitive, FastLayers, JoinOutput, JoinPrimitive, NormOutput, NormPrimitive};
 
 impl<B: Backend + FastLayers, C: CheckpointStrategy> FastLayers for Autodiff<B, C> {
-    fn conv2d_fast(conv: ConvPrimitive<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        conv::conv2d::<B, C>(conv, bias)
+    fn conv2d_fast(
+        conv: ConvPrimitive<Self>,
+        bias: FloatTensor<Self>,
+        activation: Activation,
+    ) -> FloatTensor<Self> {
+        conv::conv2d::<B, C>(conv, bias, activation)
     }
 
     fn batch_norm_fast(norm: NormPrimitive<Self>, activation: Activation) -> NormOutput<Self> {

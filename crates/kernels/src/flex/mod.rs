@@ -25,8 +25,12 @@ use crate::{
 };
 
 impl FastLayers for Flex {
-    fn conv2d_fast(conv: ConvPrimitive<Self>, bias: FlexTensor) -> FlexTensor {
-        conv::forward(conv, bias)
+    fn conv2d_fast(
+        conv: ConvPrimitive<Self>,
+        bias: FlexTensor,
+        activation: Activation,
+    ) -> FlexTensor {
+        conv::forward(conv, bias, activation)
     }
 
     fn conv2d_fast_x_grad(conv: ConvPrimitive<Self>, output_grad: FlexTensor) -> FlexTensor {

@@ -17,16 +17,20 @@ use self::matmul::{Operand, matmul};
 use super::lanes::lane_sum;
 use super::parallel::{par_fill, per_task, write_runs};
 use super::storage::{contiguous, tensor, values};
-use crate::{ConvGrads, ConvParamGrads, ConvPrimitive, stock};
+use crate::{Activation, ConvGrads, ConvParamGrads, ConvPrimitive, stock};
 
-pub(super) fn forward(conv: ConvPrimitive<Flex>, bias: FlexTensor) -> FlexTensor {
+pub(super) fn forward(
+    conv: ConvPrimitive<Flex>,
+    bias: FlexTensor,
+    activation: Activation,
+) -> FlexTensor {
     let out_shape = output_shape(&conv.x.shape(), &conv.weight.shape(), &conv.options);
     let Some(out_shape) = out_shape.filter(|_| im2col_serves(&conv)) else {
-        return stock::conv2d::<Flex>(conv, bias);
+        return stock::conv2d::<Flex>(conv, bias, activation);
     };
     let geometry = ConvGeometry::new(&conv, &out_shape);
     let [x, weight, bias] = [conv.x, conv.weight, bias].map(contiguous);
-    let output = geometry.forward(values(&x), values(&weight), values(&bias));
+    let output = geometry.forward(values(&x), values(&weight), values(&bias), activation);
     tensor(output, out_shape)
 }
 
@@ -130,19 +134,28 @@ impl ParamSums {
 
 /// The passes over the images, each image's matrices in scratch space `col`.
 impl ConvGeometry {
-    /// `Y[o, p] = b[o] + sum over taps of W[o, tap] * col[tap, p]`, image by image.
-    fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+    /// `Y[o, p] = b[o] + sum over taps of W[o, tap] * col[tap, p]`, image by
+    /// image, then the activation on each image's output while it is in cache.
+    fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32], activation: Activation) -> Vec<f32> {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
         let images = self.images;
         let fill = |col: &mut Vec<f32>, image: usize, y: &mut [MaybeUninit<f32>]| {
             self.im2col(self.image(x, image), col);
+            let y = write_runs(y, positions, |o| bias[o]);
             matmul(
-                write_runs(y, positions, |o| bias[o]),
+                y,
                 [out, positions, taps],
                 true,
                 (Operand::rows(weight, taps), Operand::rows(col, positions)),
                 self.gemm_threads(),
             );
+            if activation == Activation::Relu {
+                // As Burn's relu: NaN stays NaN, -0.0 becomes 0.0.
+                // (A select, not a branch: the signs are a coin toss.)
+                for v in y.iter_mut() {
+                    *v = if *v <= 0.0 { 0.0 } else { *v };
+                }
+            }
         };
         // SAFETY: `write_runs` writes the whole image's output.
         unsafe {
