@@ -237,45 +237,63 @@ impl ConvGeometry {
     }
 
     /// The weight and bias gradients, summed over images: one partial sum
-    /// per task, added up at the end.
+    /// per fixed group of images, added up in order at the end. Fixed, so
+    /// that the rounding of the sums does not depend on how rayon happened to
+    /// split the work (which follows the timing of its threads): a run
+    /// trains to the same bits each time.
     fn param_grads(&self, x: &[f32], dy: &[f32]) -> ParamSums {
-        let images = self.images;
-        (0..images)
+        let group = per_task(self.images);
+        let partials: Vec<ParamSums> = (0..self.images.div_ceil(group))
             .into_par_iter()
-            .with_min_len(per_task(images))
-            .fold(
-                || (ParamSums::zero(self), self.scratch()),
-                |(mut sums, mut col), image| {
-                    let (x, dy) = (self.image(x, image), self.output_grad(dy, image));
-                    self.add_param_grads(x, dy, &mut col, &mut sums);
-                    (sums, col)
+            .map_init(
+                || self.scratch(),
+                |col, g| {
+                    let mut sums = ParamSums::zero(self);
+                    for image in g * group..((g + 1) * group).min(self.images) {
+                        let (x, dy) = (self.image(x, image), self.output_grad(dy, image));
+                        self.add_param_grads(x, dy, col, &mut sums);
+                    }
+                    sums
                 },
             )
-            .map(|(sums, _)| sums)
-            .reduce(|| ParamSums::zero(self), ParamSums::add)
+            .collect();
+        self.sum_in_order(partials)
+    }
+
+    /// The partial sums of the groups, added in the groups' order.
+    fn sum_in_order(&self, partials: Vec<ParamSums>) -> ParamSums {
+        partials
+            .into_iter()
+            .reduce(ParamSums::add)
+            .unwrap_or_else(|| ParamSums::zero(self))
     }
 
     /// Input, weight and bias gradients in one pass over the images, so each
-    /// image's output gradient is read while it is in cache.
+    /// image's output gradient is read while it is in cache; the parameter
+    /// gradients summed as in [`param_grads`](Self::param_grads).
     fn all_grads(&self, x: &[f32], weight: &[f32], dy: &[f32]) -> (Vec<f32>, ParamSums) {
-        let images = self.images;
-        let len = images * self.image_len();
+        let (images, image_len) = (self.images, self.image_len());
+        let group = per_task(images);
+        let len = images * image_len;
         let mut x_grad = Vec::with_capacity(len);
-        let sums = x_grad.spare_capacity_mut()[..len]
-            .par_chunks_mut(self.image_len())
+        let partials: Vec<ParamSums> = x_grad.spare_capacity_mut()[..len]
+            .par_chunks_mut(group * image_len)
             .enumerate()
-            .with_min_len(per_task(images))
-            .fold(
-                || (ParamSums::zero(self), self.scratch()),
-                |(mut sums, mut col), (image, dx)| {
-                    let (x, dy) = (self.image(x, image), self.output_grad(dy, image));
-                    self.add_param_grads(x, dy, &mut col, &mut sums);
-                    self.image_input_grad(weight, dy, &mut col, dx);
-                    (sums, col)
+            .map_init(
+                || self.scratch(),
+                |col, (g, dxs)| {
+                    let mut sums = ParamSums::zero(self);
+                    for (k, dx) in dxs.chunks_mut(image_len).enumerate() {
+                        let image = g * group + k;
+                        let (x, dy) = (self.image(x, image), self.output_grad(dy, image));
+                        self.add_param_grads(x, dy, col, &mut sums);
+                        self.image_input_grad(weight, dy, col, dx);
+                    }
+                    sums
                 },
             )
-            .map(|(sums, _)| sums)
-            .reduce(|| ParamSums::zero(self), ParamSums::add);
+            .collect();
+        let sums = self.sum_in_order(partials);
         // SAFETY: `image_input_grad` wrote every image's gradient.
         unsafe { x_grad.set_len(len) };
         (x_grad, sums)
