@@ -40,6 +40,7 @@ mod packing;
 mod pool;
 mod stock;
 pub mod subnormal;
+mod threads;
 
 pub use activation::Activation;
 pub use adam::{AdamState, AdamStep, adam_step};
@@ -52,6 +53,7 @@ pub use norm::{
 };
 pub use packing::pack_wide_blocks_only;
 pub use pool::avg_pool2d_tiled;
+pub use threads::on_pool_thread;
 
 use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
 use burn::tensor::{DType, Device};

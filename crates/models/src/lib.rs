@@ -20,6 +20,8 @@ pub use mlp::{Mlp, MlpConfig};
 
 use burn::module::{ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use dataset::Hanzi12Batch;
@@ -243,13 +245,27 @@ impl Network {
     }
 }
 
+/// Each step (and optimizer step) runs on a thread of rayon's pool, so that
+/// the operations inside it are not each handed over from the Learner's
+/// thread (see `kernels::on_pool_thread`).
 impl TrainStep for Network {
     type Input = Hanzi12Batch;
     type Output = ClassificationOutput;
 
     fn step(&self, batch: Hanzi12Batch) -> TrainOutput<ClassificationOutput> {
-        let item = self.classify(batch);
-        TrainOutput::new(self, item.loss.backward(), item)
+        kernels::on_pool_thread(|| {
+            let item = self.classify(batch);
+            TrainOutput::new(self, item.loss.backward(), item)
+        })
+    }
+
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        kernels::on_pool_thread(|| optim.step(lr, self, grads))
     }
 }
 
@@ -258,6 +274,6 @@ impl InferenceStep for Network {
     type Output = ClassificationOutput;
 
     fn step(&self, batch: Hanzi12Batch) -> ClassificationOutput {
-        self.classify(batch)
+        kernels::on_pool_thread(|| self.classify(batch))
     }
 }

@@ -147,10 +147,13 @@ fn infer_throughput(model: &Network, device: &Device, batch: usize, seconds: f64
 /// Inference images per second of `model` at batch 256 and at batch 1, as
 /// [`bench`] measures them (for `serve-bench` to print beside its own).
 pub fn inference_figures(model: &Network, device: &Device) -> (f64, f64) {
-    (
-        infer_throughput(model, device, INFER_BATCH, 2.0),
-        infer_throughput(model, device, 1, 1.0),
-    )
+    // As `predict`, `eval` and `serve` run their forward passes.
+    kernels::on_pool_thread(|| {
+        (
+            infer_throughput(model, device, INFER_BATCH, 2.0),
+            infer_throughput(model, device, 1, 1.0),
+        )
+    })
 }
 
 /// Images per second through the training pipeline: views4 augmentation and
@@ -215,7 +218,8 @@ pub fn bench(
     for name in names {
         let config = ModelConfig::from_name(name, &ModelOptions::default())
             .map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
-        let train = train_throughput(&config, &device, batch, steps);
+        // As training runs its steps (see `kernels::on_pool_thread`).
+        let train = kernels::on_pool_thread(|| train_throughput(&config, &device, batch, steps));
         let model = config.init(&device);
         let (infer_img_per_s, infer_batch1_img_per_s) = inference_figures(&model, &device);
         out.push(Figures {

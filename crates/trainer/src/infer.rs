@@ -54,16 +54,17 @@ impl Trained {
         })
     }
 
-    /// Class probabilities `[n][12]` of the items, in batches.
+    /// Class probabilities `[n][12]` of the items, in batches (on a thread of
+    /// rayon's pool: see `kernels::on_pool_thread`).
     pub fn probabilities(&self, items: &[Hanzi12Item]) -> Vec<[f32; NUM_CLASSES]> {
         let batcher = Hanzi12Batcher::new(self.config.convention);
         let mut out = Vec::with_capacity(items.len());
         for chunk in items.chunks(BATCH) {
-            let logits = self.network.forward(batcher.images(chunk, &self.device));
-            let probs = softmax(logits, 1)
-                .into_data()
-                .try_to_vec_as::<f32>()
-                .expect("f32 probabilities");
+            let probs = kernels::on_pool_thread(|| {
+                let logits = self.network.forward(batcher.images(chunk, &self.device));
+                softmax(logits, 1).into_data()
+            });
+            let probs = probs.try_to_vec_as::<f32>().expect("f32 probabilities");
             out.extend(
                 probs
                     .chunks(NUM_CLASSES)
