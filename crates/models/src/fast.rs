@@ -4,6 +4,7 @@
 //! stay Burn's, so checkpoints are unchanged.
 
 use burn::backend::ops::ConvOptions;
+use burn::module::{ModuleMapper, Param, RunningState};
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::AvgPool2d;
 use burn::nn::{BatchNorm, PaddingConfig2d};
@@ -123,21 +124,36 @@ fn input<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> kernels::NormInput<
 }
 
 /// The same running averages as `BatchNorm::forward` keeps.
+///
+/// The new averages are written straight into the layer's value, not through
+/// `RunningState::update`: that keeps one pending value per thread and
+/// averages them, and training steps run on whichever thread of rayon's pool
+/// is free (`kernels::on_pool_thread`), so updates from two threads would be
+/// averaged instead of following one another.
 fn keep_running(layer: &BatchNorm, stats: kernels::NormStats) {
     let device = stats.mean.device();
-    let blend = |running: Tensor<1>, batch: Tensor<1>| {
-        running
+    let blend = |running: &RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let value = running
+            .value_sync()
             .to_device(&device)
             .mul_scalar(1.0 - layer.momentum)
             .add(batch.detach().mul_scalar(layer.momentum))
-            .detach()
+            .detach();
+        // A clone shares the layer's value.
+        running.clone().map(&mut Replace(value));
     };
-    layer
-        .running_mean
-        .update(blend(layer.running_mean.value_sync(), stats.mean));
-    layer
-        .running_var
-        .update(blend(layer.running_var.value_sync(), stats.variance));
+    blend(&layer.running_mean, stats.mean);
+    blend(&layer.running_var, stats.variance);
+}
+
+/// Replaces the value of the (one) tensor it maps.
+struct Replace(Tensor<1>);
+
+impl ModuleMapper for Replace {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let shape = param.val().shape();
+        Param::initialized(param.id, self.0.clone().reshape(shape))
+    }
 }
 
 /// `AvgPool2d::forward`.
@@ -190,9 +206,16 @@ mod tests {
             );
             assert_same(fast(&fast_layers, x.clone()), stock(&stock_layers, x));
         }
+        // `value_sync`: Burn's own forward leaves its last update pending.
         for (fast, stock) in fast_layers.iter().zip(&stock_layers) {
-            assert_same(fast.running_mean.value(), stock.running_mean.value());
-            assert_same(fast.running_var.value(), stock.running_var.value());
+            assert_same(
+                fast.running_mean.value_sync(),
+                stock.running_mean.value_sync(),
+            );
+            assert_same(
+                fast.running_var.value_sync(),
+                stock.running_var.value_sync(),
+            );
         }
         let (fast_layers, stock_layers) = (
             fast_layers.map(|l| l.valid()),
@@ -205,6 +228,34 @@ mod tests {
     #[test]
     fn norm_keeps_the_running_statistics_burn_keeps() {
         check_norms(|[n], x| norm(n, x), |[n], x| n.forward(x));
+    }
+
+    /// Training steps run on whichever thread of rayon's pool is free: the
+    /// running statistics of steps on different threads follow one another
+    /// as they do on one thread.
+    #[test]
+    fn running_statistics_follow_each_other_across_threads() {
+        let layer = || BatchNormConfig::new(3).init(&device());
+        let (fast, stock) = (layer(), layer());
+        for step in 0..3 {
+            let x = Tensor::<4>::random(
+                [4, 3, 5, 5],
+                Distribution::Normal(step as f64, 2.0),
+                &device(),
+            );
+            std::thread::scope(|s| {
+                s.spawn(|| norm(&fast, x.clone()));
+            });
+            let _ = stock.forward(x);
+        }
+        assert_same(
+            fast.running_mean.value_sync(),
+            stock.running_mean.value_sync(),
+        );
+        assert_same(
+            fast.running_var.value_sync(),
+            stock.running_var.value_sync(),
+        );
     }
 
     #[test]
