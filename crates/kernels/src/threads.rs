@@ -9,7 +9,7 @@
 //! the 2-core AMD EPYC these were measured on, running `trainer bench`'s
 //! loops this way took `mlp` training at batch 64 from 108–118k to
 //! 148–175k images/s, and `cnn`'s batch-1 latency from 0.20–0.24 to
-//! 0.16–0.23 ms.
+//! 0.16–0.26 ms (`cnn_res`: 0.22–0.34 to 0.18–0.19 ms).
 //!
 //! The work must not wait for other work that needs the pool (a channel fed
 //! by a thread that computes), as the pool may have a single thread.
