@@ -8,6 +8,8 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn::backend::{Dispatch, DispatchTensor};
 use burn::tensor::activation::relu;
 
+use crate::flex::simd::each_unit;
+
 use crate::{
     Activation, FastLayers, JoinPrimitive, JoinStats, NormInput, NormPrimitive, NormStats,
     accelerated, batch_norm_join_train, batch_norm_relu_train, batch_norm_train, conv2d,
@@ -241,17 +243,46 @@ fn check_norms<const D: usize, const N: usize>(
             param_grads.collect(),
         )
     };
-    let (fused, stock) = (run(true), run(false));
-    assert_close("output", fused.0, stock.0);
-    for (fused, stock) in fused.1.into_iter().zip(stock.1) {
-        assert_close("mean or variance", fused, stock);
-    }
-    for (fused, stock) in fused.2.into_iter().zip(stock.2) {
-        assert_close("input grad", fused, stock);
-    }
-    for (fused, stock) in fused.3.into_iter().zip(stock.3) {
-        assert_close("gamma or beta grad", fused, stock);
-    }
+    let stock = run(false);
+    // The kernels on each vector unit this CPU has: close to the stock
+    // operations, and the same bits on every unit.
+    let mut first_unit: Option<Vec<f32>> = None;
+    each_unit(|unit| {
+        let fused = run(true);
+        let bits = outcome_values(&fused);
+        match &first_unit {
+            None => first_unit = Some(bits),
+            Some(first) => assert!(
+                first
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .eq(bits.iter().map(|v| v.to_bits())),
+                "{unit:?} differs from the narrowest unit"
+            ),
+        }
+        assert_close("output", fused.0, stock.0.clone());
+        for (fused, stock) in fused.1.into_iter().zip(stock.1.clone()) {
+            assert_close("mean or variance", fused, stock);
+        }
+        for (fused, stock) in fused.2.into_iter().zip(stock.2.clone()) {
+            assert_close("input grad", fused, stock);
+        }
+        for (fused, stock) in fused.3.into_iter().zip(stock.3.clone()) {
+            assert_close("gamma or beta grad", fused, stock);
+        }
+    });
+}
+
+/// Every value of an outcome, in order.
+fn outcome_values<const D: usize>(outcome: &Outcome<D>) -> Vec<f32> {
+    let (output, stats, x_grads, param_grads) = outcome;
+    let flat = |t: &Tensor<D>| t.to_data().try_to_vec::<f32>().unwrap();
+    let flat1 = |t: &Tensor<1>| t.to_data().try_to_vec::<f32>().unwrap();
+    let mut values = flat(output);
+    values.extend(stats.iter().flat_map(flat1));
+    values.extend(x_grads.iter().flat_map(flat));
+    values.extend(param_grads.iter().flat_map(flat1));
+    values
 }
 
 /// Burn's training-mode BatchNorm.
@@ -436,10 +467,13 @@ fn add_relu_matches_stock() {
         let grads = (out.clone() * values([3, 4, 5, 6], 16.0)).sum().backward();
         (out, a.grad(&grads).unwrap(), b.grad(&grads).unwrap())
     };
-    let (fast, stock) = (run(true), run(false));
-    assert_close("output", fast.0, stock.0);
-    assert_close("a grad", fast.1, stock.1);
-    assert_close("b grad", fast.2, stock.2);
+    let stock = run(false);
+    each_unit(|_| {
+        let fast = run(true);
+        assert_close("output", fast.0, stock.0.clone());
+        assert_close("a grad", fast.1, stock.1.clone());
+        assert_close("b grad", fast.2, stock.2.clone());
+    });
 }
 
 #[test]
@@ -461,34 +495,38 @@ fn tiled_average_pooling_matches_stock() {
 }
 
 /// The fused Adam update gives Burn's operation-by-operation result, to the
-/// bit, with and without weight decay.
+/// bit, with and without weight decay, on every vector unit this CPU has.
 #[test]
 fn adam_step_matches_stock_exactly() {
     let flex =
         |seed: f32| Tensor::<2>::from_data(values([37, 1000], seed).into_data(), &Device::flex());
-    for weight_decay in [None, Some(0.01)] {
-        let step = crate::AdamStep::new([0.9, 0.999, 1e-8], 3, 1e-3, weight_decay);
-        let (param, grad, moment_1) = (flex(1.0), flex(2.0), flex(3.0));
-        let moment_2 = flex(4.0).abs();
-        let fused = crate::adam_step(
-            param.clone(),
-            grad.clone(),
-            moment_1.clone(),
-            moment_2.clone(),
-            step,
-        );
-        let state = crate::AdamState {
-            param: param.into_dispatch(),
-            moment_1: moment_1.into_dispatch(),
-            moment_2: moment_2.into_dispatch(),
-        };
-        let stock = crate::stock::adam_step::<Dispatch>(state, grad.into_dispatch(), step);
-        let stock = [stock.param, stock.moment_1, stock.moment_2].map(Tensor::<2>::from_dispatch);
-        for (fused, stock) in fused.into_iter().zip(stock) {
-            assert_eq!(
-                fused.into_data().try_to_vec::<f32>().unwrap(),
-                stock.into_data().try_to_vec::<f32>().unwrap()
+    let cases = [None, Some(0.01)];
+    each_unit(|_| {
+        cases.iter().for_each(|&weight_decay| {
+            let step = crate::AdamStep::new([0.9, 0.999, 1e-8], 3, 1e-3, weight_decay);
+            let (param, grad, moment_1) = (flex(1.0), flex(2.0), flex(3.0));
+            let moment_2 = flex(4.0).abs();
+            let fused = crate::adam_step(
+                param.clone(),
+                grad.clone(),
+                moment_1.clone(),
+                moment_2.clone(),
+                step,
             );
-        }
-    }
+            let state = crate::AdamState {
+                param: param.into_dispatch(),
+                moment_1: moment_1.into_dispatch(),
+                moment_2: moment_2.into_dispatch(),
+            };
+            let stock = crate::stock::adam_step::<Dispatch>(state, grad.into_dispatch(), step);
+            let stock =
+                [stock.param, stock.moment_1, stock.moment_2].map(Tensor::<2>::from_dispatch);
+            for (fused, stock) in fused.into_iter().zip(stock) {
+                assert_eq!(
+                    fused.into_data().try_to_vec::<f32>().unwrap(),
+                    stock.into_data().try_to_vec::<f32>().unwrap()
+                );
+            }
+        })
+    });
 }

@@ -7,6 +7,7 @@ use burn::backend::flex::{Flex, FlexTensor};
 use burn::tensor::DType;
 
 use super::parallel::{ELEMENTWISE_CHUNK, par_fill_n};
+use super::simd::widest;
 use super::storage::{contiguous, tensor, values};
 use crate::{AdamState, AdamStep, stock};
 
@@ -37,10 +38,13 @@ fn update([param, grad, moment_1, moment_2]: [&[f32]; 4], step: AdamStep) -> [Ve
         let inputs = [param, grad, moment_1, moment_2].map(|v| &v[at..][..outs[0].len()]);
         // One loop per case, so the penalty's test is not inside the loop
         // and the compiler can vectorise it.
-        match step.weight_decay {
-            Some(penalty) => update_chunk(inputs, outs, step, |p, g| p * penalty + g),
-            None => update_chunk(inputs, outs, step, |_, g| g),
-        }
+        widest(
+            #[inline(always)]
+            || match step.weight_decay {
+                Some(penalty) => update_chunk(inputs, outs, step, |p, g| p * penalty + g),
+                None => update_chunk(inputs, outs, step, |_, g| g),
+            },
+        )
     };
     // SAFETY: every value of each chunk is written, in each output.
     unsafe { par_fill_n(param.len(), ELEMENTWISE_CHUNK, 1, || (), fill) }

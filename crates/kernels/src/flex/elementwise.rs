@@ -7,6 +7,7 @@ use burn::backend::flex::{Flex, FlexTensor};
 use burn::tensor::DType;
 
 use super::parallel::{ELEMENTWISE_CHUNK, par_fill};
+use super::simd::widest;
 use super::storage::{contiguous, tensor, values};
 use crate::stock;
 
@@ -18,9 +19,14 @@ pub(super) fn add_relu(a: FlexTensor, b: FlexTensor) -> FlexTensor {
     let (xs, ys) = (values(&a), values(&b));
     let fill = |_: &mut (), index: usize, out: &mut [MaybeUninit<f32>]| {
         let start = index * ELEMENTWISE_CHUNK;
-        for ((o, &x), &y) in out.iter_mut().zip(&xs[start..]).zip(&ys[start..]) {
-            o.write((x + y).max(0.0));
-        }
+        widest(
+            #[inline(always)]
+            || {
+                for ((o, &x), &y) in out.iter_mut().zip(&xs[start..]).zip(&ys[start..]) {
+                    o.write((x + y).max(0.0));
+                }
+            },
+        )
     };
     // SAFETY: each chunk of the output has its full counterpart in `xs` and `ys`.
     let out = unsafe { par_fill(xs.len(), ELEMENTWISE_CHUNK, 1, || (), fill) };

@@ -14,6 +14,7 @@ mod lanes;
 mod norm;
 mod parallel;
 mod pool;
+pub(crate) mod simd;
 mod storage;
 
 use burn::backend::flex::{Flex, FlexTensor};

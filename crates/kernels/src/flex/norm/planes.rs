@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use crate::flex::lanes::lane_sum;
 use crate::flex::parallel::{par_fill, par_fill_n, planes_per_task};
+use crate::flex::simd::widest;
 
 /// A tensor `[batch, channels, ...]` seen as `batch * channels` planes of
 /// `plane` contiguous values.
@@ -87,19 +88,24 @@ impl Planes {
     /// `E[x^2] - E[x]^2`).
     pub(super) fn statistics(&self, x: &[f32]) -> Vec<ChannelStats> {
         self.per_channel(|c| {
-            let sum: f64 = self
-                .of_channel(x, c)
-                .map(|p| lane_sum(p, p, |v, _| v) as f64)
-                .sum();
-            let mean = (sum / self.count()) as f32;
-            let squares: f64 = self
-                .of_channel(x, c)
-                .map(|p| lane_sum(p, p, |v, _| (v - mean) * (v - mean)) as f64)
-                .sum();
-            ChannelStats {
-                mean,
-                variance: (squares / self.count()) as f32,
-            }
+            widest(
+                #[inline(always)]
+                || {
+                    let sum: f64 = self
+                        .of_channel(x, c)
+                        .map(|p| lane_sum(p, p, |v, _| v) as f64)
+                        .sum();
+                    let mean = (sum / self.count()) as f32;
+                    let squares: f64 = self
+                        .of_channel(x, c)
+                        .map(|p| lane_sum(p, p, |v, _| (v - mean) * (v - mean)) as f64)
+                        .sum();
+                    ChannelStats {
+                        mean,
+                        variance: (squares / self.count()) as f32,
+                    }
+                },
+            )
         })
     }
 
@@ -112,7 +118,10 @@ impl Planes {
     ) -> Vec<f32> {
         let fill = |_: &mut (), index: usize, out: &mut [MaybeUninit<f32>]| {
             let at = inputs.map(|input| input.plane(self, index));
-            write_sums::<N, RELU>(&at, out);
+            widest(
+                #[inline(always)]
+                || write_sums::<N, RELU>(&at, out),
+            );
         };
         // SAFETY: every value of each plane is written.
         unsafe {
@@ -143,12 +152,17 @@ impl Planes {
                 .map(|b| {
                     let index = b * self.channels + c;
                     let at = inputs.map(|input| input.normalised.plane(self, index));
-                    let g = gated::<N, RELU>(&at, self.plane_of(dy, index), &mut gate);
-                    let centred: [f32; N] = std::array::from_fn(|k| {
-                        let mean = inputs[k].mean[c];
-                        lane_sum(g, at[k].x, |g, x| g * (x - mean))
-                    });
-                    (lane_sum(g, g, |g, _| g), centred)
+                    widest(
+                        #[inline(always)]
+                        || {
+                            let g = gated::<N, RELU>(&at, self.plane_of(dy, index), &mut gate);
+                            let centred: [f32; N] = std::array::from_fn(|k| {
+                                let mean = inputs[k].mean[c];
+                                lane_sum(g, at[k].x, |g, x| g * (x - mean))
+                            });
+                            (lane_sum(g, g, |g, _| g), centred)
+                        },
+                    )
                 })
                 .fold((0.0, [0.0; N]), |(g, centred), (plane_g, plane_centred)| {
                     let centred = std::array::from_fn(|k| centred[k] + plane_centred[k] as f64);
@@ -160,18 +174,23 @@ impl Planes {
         let fill = |gate: &mut Vec<f32>, index: usize, outs: [&mut [MaybeUninit<f32>]; N]| {
             let c = index % self.channels;
             let at = inputs.map(|input| input.normalised.plane(self, index));
-            let g = gated::<N, RELU>(&at, self.plane_of(dy, index), gate);
-            for (k, out) in outs.into_iter().enumerate() {
-                let (a, b, kx, x) = (
-                    coefficients[k].a[c],
-                    coefficients[k].b[c],
-                    coefficients[k].x[c],
-                    at[k].x,
-                );
-                for ((o, &g), &x) in out.iter_mut().zip(g).zip(x) {
-                    o.write(a * g + b + kx * x);
-                }
-            }
+            widest(
+                #[inline(always)]
+                || {
+                    let g = gated::<N, RELU>(&at, self.plane_of(dy, index), gate);
+                    for (k, out) in outs.into_iter().enumerate() {
+                        let (a, b, kx, x) = (
+                            coefficients[k].a[c],
+                            coefficients[k].b[c],
+                            coefficients[k].x[c],
+                            at[k].x,
+                        );
+                        for ((o, &g), &x) in out.iter_mut().zip(g).zip(x) {
+                            o.write(a * g + b + kx * x);
+                        }
+                    }
+                },
+            )
         };
         // SAFETY: every value of each plane is written, in each output.
         let x_grads = unsafe {
