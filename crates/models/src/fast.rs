@@ -189,6 +189,28 @@ mod tests {
 
     type Layers<const L: usize> = [BatchNorm; L];
 
+    /// The input of training step `step` of the BatchNorm checks.
+    fn training_batch(step: usize) -> Tensor<4> {
+        Tensor::<4>::random(
+            [4, 3, 5, 5],
+            Distribution::Normal(step as f64, 2.0),
+            &device(),
+        )
+    }
+
+    /// The two layers keep the same running statistics. `value_sync`:
+    /// Burn's own forward leaves its last update pending.
+    fn assert_same_running(fast: &BatchNorm, stock: &BatchNorm) {
+        assert_same(
+            fast.running_mean.value_sync(),
+            stock.running_mean.value_sync(),
+        );
+        assert_same(
+            fast.running_var.value_sync(),
+            stock.running_var.value_sync(),
+        );
+    }
+
     /// `fast` against `stock` on layers with the same (deterministic) initial
     /// state: outputs and running statistics over 3 training steps, then the
     /// output in evaluation mode, which uses those statistics.
@@ -199,23 +221,11 @@ mod tests {
         let layers = || std::array::from_fn(|_| BatchNormConfig::new(3).init(&device()));
         let (fast_layers, stock_layers): (Layers<L>, Layers<L>) = (layers(), layers());
         for step in 0..3 {
-            let x = Tensor::<4>::random(
-                [4, 3, 5, 5],
-                Distribution::Normal(step as f64, 2.0),
-                &device(),
-            );
+            let x = training_batch(step);
             assert_same(fast(&fast_layers, x.clone()), stock(&stock_layers, x));
         }
-        // `value_sync`: Burn's own forward leaves its last update pending.
         for (fast, stock) in fast_layers.iter().zip(&stock_layers) {
-            assert_same(
-                fast.running_mean.value_sync(),
-                stock.running_mean.value_sync(),
-            );
-            assert_same(
-                fast.running_var.value_sync(),
-                stock.running_var.value_sync(),
-            );
+            assert_same_running(fast, stock);
         }
         let (fast_layers, stock_layers) = (
             fast_layers.map(|l| l.valid()),
@@ -238,24 +248,13 @@ mod tests {
         let layer = || BatchNormConfig::new(3).init(&device());
         let (fast, stock) = (layer(), layer());
         for step in 0..3 {
-            let x = Tensor::<4>::random(
-                [4, 3, 5, 5],
-                Distribution::Normal(step as f64, 2.0),
-                &device(),
-            );
+            let x = training_batch(step);
             std::thread::scope(|s| {
                 s.spawn(|| norm(&fast, x.clone()));
             });
             let _ = stock.forward(x);
         }
-        assert_same(
-            fast.running_mean.value_sync(),
-            stock.running_mean.value_sync(),
-        );
-        assert_same(
-            fast.running_var.value_sync(),
-            stock.running_var.value_sync(),
-        );
+        assert_same_running(&fast, &stock);
     }
 
     #[test]

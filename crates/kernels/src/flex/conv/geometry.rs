@@ -158,10 +158,7 @@ impl ConvGeometry {
         row[inside.clone()].copy_from_slice(&channel[source..][..inside.len()]);
         // The columns that read into the padding took their neighbours'
         // values in the block copy.
-        for out in row[block].chunks_exact_mut(self.width) {
-            out[..span.start].fill(0.0);
-            out[span.end..].fill(0.0);
-        }
+        self.zero_padded_columns(row, block, span);
     }
 
     /// [`add_tap`](Self::add_tap) for shifted planes, as one long add instead
@@ -178,13 +175,24 @@ impl ConvGeometry {
         else {
             return;
         };
-        for out in row[block].chunks_exact_mut(self.width) {
-            out[..span.start].fill(0.0);
-            out[span.end..].fill(0.0);
-        }
+        self.zero_padded_columns(row, block, span);
         let target = &mut channel[source..][..inside.len()];
         for (x, g) in target.iter_mut().zip(&row[inside]) {
             *x += g;
+        }
+    }
+
+    /// Zeroes, in each output row of `block`, the columns outside `span`
+    /// (those that read the padding).
+    fn zero_padded_columns(
+        &self,
+        row: &mut [f32],
+        block: std::ops::Range<usize>,
+        span: std::ops::Range<usize>,
+    ) {
+        for out in row[block].chunks_exact_mut(self.width) {
+            out[..span.start].fill(0.0);
+            out[span.end..].fill(0.0);
         }
     }
 

@@ -21,15 +21,6 @@ impl<'a> Operand<'a> {
         }
     }
 
-    /// The transpose of a row-major matrix of `cols` columns.
-    pub(super) fn transposed(values: &'a [f32], cols: usize) -> Self {
-        Operand {
-            values,
-            row_stride: 1,
-            col_stride: cols,
-        }
-    }
-
     /// The same values read as the transposed matrix.
     pub(super) fn transpose(self) -> Self {
         Operand {

@@ -184,7 +184,7 @@ impl ConvGeometry {
             [taps, positions, out],
             false,
             (
-                Operand::transposed(weight, taps),
+                Operand::rows(weight, taps).transpose(),
                 Operand::rows(dy, positions),
             ),
             self.gemm_threads(),
