@@ -1,26 +1,10 @@
-//! `trainer`: train, evaluate and use the Hanzi12 networks.
+//! `trainer`: train, evaluate and use the Hanzi12 networks, serve them, and
+//! run the lab. This file sets up the process and hands each subcommand to
+//! the `run` of the crate that owns it.
 
-mod atomic;
-mod backend;
-mod bench;
 mod cli;
 mod commands;
-mod config;
-mod data;
-mod ensemble;
-mod infer;
-mod interop;
-mod metrics;
-mod optim;
-mod progress;
-mod run_dir;
-mod scratch;
-mod serve;
-mod stretch;
-mod study;
-mod train;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command};
@@ -37,16 +21,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Stops mimalloc from returning freed memory to the kernel (by default after
-/// a delay), which it then had to fault in and zero again step after step:
-/// `trainer bench --model cnn_res` took 9,500 page faults without this and
-/// 1,150 with it, and peaked at 284 MB instead of 269.
+/// a delay), which it then had to fault in and zero again step after step
+/// (page faults and peak memory: docs/performance.md).
 fn keep_freed_memory() {
     // SAFETY: setting an option is safe at any time; -1 means "never purge".
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
 /// Treats subnormal floats as zero on every thread (see `kernels::subnormal`):
-/// in a trained `cnn_res`, a quarter of Adam's moment values decay into the
+/// in a trained network many of Adam's moment values decay into the
 /// subnormal range (the weights of inputs that are always zero), and each
 /// step then ran them through the CPU's slow path. `HANZI12_KEEP_SUBNORMALS=1`
 /// keeps IEEE arithmetic, to measure the difference (`bench --trained`).
@@ -64,21 +47,20 @@ fn main() -> ExitCode {
     flush_subnormals();
     kernels::pack_wide_blocks_only();
     report_panics_in_one_line();
-    let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Train(cli.train)) {
-        Command::Train(args) => commands::run_train(args),
-        Command::Predict(args) => commands::run_predict(args),
-        Command::Eval(args) => commands::run_eval(args),
-        Command::Synth(args) => commands::run_synth(args),
-        Command::Sheet(args) => commands::run_sheet(args),
-        Command::Bench(args) => commands::run_bench(args),
-        Command::Scratch(args) => commands::run_scratch(args),
-        Command::Study(args) => study::run(&args),
-        Command::Devices => backend::report_adapters(),
-        Command::Export(args) => commands::run_export(args),
-        Command::Import(args) => commands::run_import(args),
-        Command::Serve(args) => serve::run(&args),
-        Command::ServeBench(args) => serve::bench::run(&args),
+    let result = match Cli::command() {
+        Command::Train(args) => commands::train::run(args),
+        Command::Predict(args) => commands::predict::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Synth(args) => commands::synth::run(args),
+        Command::Sheet(args) => commands::sheet::run(args),
+        Command::Devices(args) => commands::devices::run(args),
+        Command::Export(args) => commands::export::run(args),
+        Command::Import(args) => commands::import::run(args),
+        Command::Bench(args) => lab::bench::run(args),
+        Command::Scratch(args) => lab::scratch::run(args),
+        Command::Study(args) => lab::study::run(args),
+        Command::Serve(args) => server::run(args),
+        Command::ServeBench(args) => server::load_test::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,81 @@
+//! The run a command line describes.
+
+use anyhow::Result;
+use dataset::AugmentConfig;
+
+use super::{TrainConfig, default_epochs};
+use crate::args::TrainArgs;
+use crate::data::{DataSource, SYNTH_PER_CLASS};
+
+impl TryFrom<&TrainArgs> for TrainConfig {
+    type Error = anyhow::Error;
+
+    /// The run the flags describe, checked.
+    fn try_from(args: &TrainArgs) -> Result<TrainConfig> {
+        described(args, args.data.source(args.seed, SYNTH_PER_CLASS))
+    }
+}
+
+/// The run the flags describe, on `data`.
+pub(super) fn described(args: &TrainArgs, data: DataSource) -> Result<TrainConfig> {
+    let model = args.model.config()?;
+    let epochs = args.epochs.unwrap_or_else(|| default_epochs(&model));
+    let config = TrainConfig {
+        model,
+        data,
+        backend: args.backend.backend,
+        epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        optimizer: args.optimizer,
+        momentum: args.momentum,
+        weight_decay: args.weight_decay,
+        schedule: args.schedule,
+        augment: AugmentConfig::new().with_scheme(args.augment),
+        convention: args.convention.convention(),
+        normalise: args.normalise.config(),
+        // 0 is the same as no smoothing, and saved as such.
+        label_smoothing: args.label_smoothing.filter(|&alpha| alpha != 0.0),
+        valid_ratio: args.valid_ratio,
+        seed: args.seed,
+        workers: args.workers,
+        patience: args.patience,
+        init: args.init.clone(),
+    };
+    config.check()?;
+    Ok(config)
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// The flags of a command line, as `trainer` parses them.
+    pub(crate) fn train_args(argv: &[&str]) -> TrainArgs {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            train: TrainArgs,
+        }
+        let argv = ["trainer"].iter().chain(argv);
+        <Flags as clap::Parser>::try_parse_from(argv).unwrap().train
+    }
+
+    #[test]
+    fn label_smoothing_zero_is_off() {
+        let smoothing = |argv: &[&str]| {
+            described(
+                &train_args(argv),
+                DataSource::Synthetic {
+                    per_class: 1,
+                    seed: 1,
+                },
+            )
+            .unwrap()
+            .label_smoothing
+        };
+        assert_eq!(smoothing(&[]), None);
+        assert_eq!(smoothing(&["--label-smoothing", "0"]), None);
+        assert_eq!(smoothing(&["--label-smoothing", "0.1"]), Some(0.1));
+    }
+}

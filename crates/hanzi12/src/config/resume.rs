@@ -1,0 +1,191 @@
+//! `--resume` with other flags: what may change when a saved run goes on.
+//!
+//! Flags that say where and how a run executes are honoured (resuming a CPU
+//! run on a GPU is a real use); `--epochs` gives the run a new length, on
+//! purpose: its schedule is stretched or cut to it, which is said and
+//! recorded in `config.json`; a flag that would change the recipe is refused,
+//! naming it, since the checkpoints were trained with the saved one.
+
+use anyhow::{Result, bail};
+
+use super::TrainConfig;
+use super::from_args::described;
+use crate::args::TrainArgs;
+use crate::data::DataSource;
+
+/// Flags that say where and how the run executes.
+const EXECUTION: [&str; 2] = ["backend", "workers"];
+/// Flags that are part of resuming itself.
+const RESUMING: [&str; 3] = ["resume", "artifacts", "epochs"];
+
+impl TrainConfig {
+    /// This saved run, to be continued after `done` epochs with the flags of
+    /// `args`.
+    pub fn resumed_with(mut self, args: &TrainArgs, done: usize) -> Result<TrainConfig> {
+        let given = |flag: &str| args.given.contains(flag);
+        // `--data` is compared only when given: its default is the saved data.
+        let data = match given("data") {
+            true => DataSource::real(args.data.path.as_deref()).unwrap_or(self.data.clone()),
+            false => self.data.clone(),
+        };
+        let wanted = described(args, data)?;
+        let changed: Vec<String> = args
+            .given
+            .0
+            .iter()
+            .filter(|flag| {
+                !EXECUTION.contains(&flag.as_str()) && !RESUMING.contains(&flag.as_str())
+            })
+            .filter(|flag| differs(flag, &wanted, &self))
+            .map(|flag| format!("--{flag}"))
+            .collect();
+        if !changed.is_empty() {
+            bail!(
+                "--resume: {} would change the run's recipe (saved in its config.json); a resumed run may change only --backend, --workers and --epochs (train a new run, or --init from this one, to change the rest)",
+                changed.join(", ")
+            );
+        }
+        if given("backend") {
+            self.backend = wanted.backend;
+        }
+        if given("workers") {
+            self.workers = wanted.workers;
+        }
+        if given("epochs") && wanted.epochs != self.epochs {
+            self.epochs = new_length(self.epochs, wanted.epochs, done)?;
+        }
+        self.check()?;
+        Ok(self)
+    }
+}
+
+/// The run's new length, said out loud; refused if it would end before
+/// epochs already trained.
+fn new_length(saved: usize, wanted: usize, done: usize) -> Result<usize> {
+    if wanted < done {
+        bail!(
+            "--epochs {wanted}: the run has already trained {done} epochs (expected at least {done})"
+        );
+    }
+    println!(
+        "--epochs {wanted}: the run's length changes from {saved} to {wanted} epochs; its learning-rate schedule now spans {wanted} epochs from where it stands (recorded in config.json)"
+    );
+    Ok(wanted)
+}
+
+/// Whether `flag` asks for a different setting than the saved run's.
+fn differs(flag: &str, wanted: &TrainConfig, saved: &TrainConfig) -> bool {
+    match flag {
+        "model" | "hidden" | "activation" | "dropout" => !same(&wanted.model, &saved.model),
+        "data" => wanted.data != saved.data,
+        "batch-size" => wanted.batch_size != saved.batch_size,
+        "lr" => wanted.lr != saved.lr,
+        "optimizer" => wanted.optimizer != saved.optimizer,
+        "momentum" => wanted.momentum != saved.momentum,
+        "weight-decay" => wanted.weight_decay != saved.weight_decay,
+        "schedule" => wanted.schedule != saved.schedule,
+        "augment" => wanted.augment.scheme != saved.augment.scheme,
+        "normalise" => wanted.normalise != saved.normalise,
+        "label-smoothing" => wanted.label_smoothing != saved.label_smoothing,
+        "convention" => wanted.convention != saved.convention,
+        "valid-ratio" => wanted.valid_ratio != saved.valid_ratio,
+        "seed" => wanted.seed != saved.seed,
+        "patience" => wanted.patience != saved.patience,
+        "init" => wanted.init != saved.init,
+        // A flag this list does not know is taken as a change: refusing is
+        // safer than silently ignoring it.
+        _ => true,
+    }
+}
+
+/// Equal settings, compared as they are saved.
+fn same<T: serde::Serialize>(a: &T, b: &T) -> bool {
+    serde_json::to_value(a).ok() == serde_json::to_value(b).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Given;
+    use crate::backend::Backend;
+    use crate::config::from_args::tests::train_args;
+
+    /// A saved run: an MLP of 4 epochs on synthetic data.
+    fn saved() -> TrainConfig {
+        let args = train_args(&["--model", "mlp", "--epochs", "4", "--lr", "0.01"]);
+        described(
+            &args,
+            DataSource::Synthetic {
+                per_class: 10,
+                seed: 1,
+            },
+        )
+        .unwrap()
+    }
+
+    /// The flags of `argv`, all marked as given.
+    fn resume_args(argv: &[&str]) -> TrainArgs {
+        let mut args = train_args(argv);
+        args.given = Given(
+            argv.iter()
+                .filter_map(|a| a.strip_prefix("--"))
+                .map(str::to_string)
+                .collect(),
+        );
+        args
+    }
+
+    #[test]
+    fn where_and_how_it_runs_is_honoured() {
+        let args = resume_args(&["--backend", "ndarray", "--workers", "3"]);
+        let resumed = saved().resumed_with(&args, 2).unwrap();
+        assert_eq!((resumed.backend, resumed.workers), (Backend::Ndarray, 3));
+        assert_eq!((resumed.epochs, resumed.lr), (4, 0.01));
+    }
+
+    #[test]
+    fn defaults_do_not_count_as_flags() {
+        // No flag given: the saved lr 0.01 stays, although the default is 0.001.
+        let resumed = saved().resumed_with(&resume_args(&[]), 2).unwrap();
+        assert_eq!(resumed.to_string(), saved().to_string());
+    }
+
+    #[test]
+    fn epochs_extend_the_run_but_not_below_what_it_trained() {
+        let longer = saved()
+            .resumed_with(&resume_args(&["--epochs", "6"]), 4)
+            .unwrap();
+        assert_eq!(longer.epochs, 6);
+        let error = saved()
+            .resumed_with(&resume_args(&["--epochs", "3"]), 4)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("--epochs 3: the run has already trained 4 epochs"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn recipe_flags_are_refused_by_name_unless_they_repeat_the_run() {
+        let error = saved()
+            .resumed_with(
+                &resume_args(&["--lr", "0.1", "--seed", "7", "--backend", "wgpu"]),
+                2,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("--resume: --lr, --seed would change"),
+            "{error}"
+        );
+        // The same values as saved are not a change.
+        let same = resume_args(&["--lr", "0.01", "--model", "mlp"]);
+        assert!(saved().resumed_with(&same, 2).is_ok());
+        let error = saved()
+            .resumed_with(&resume_args(&["--model", "cnn"]), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("--model"), "{error}");
+    }
+}

@@ -1,0 +1,100 @@
+//! Burn's supervised training of a run: metrics, the epoch table (and the
+//! dashboard on a terminal), atomic checkpoints, early stopping, resuming.
+
+use burn::train::checkpoint::{CheckpointingAction, CheckpointingStrategy};
+use burn::train::logger::FileMetricLogger;
+use burn::train::metric::store::{Aggregate, Direction, Split as BurnSplit};
+use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
+use burn::train::{
+    Interrupter, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+};
+use models::Network;
+use std::io::IsTerminal;
+
+use super::Launch;
+use super::loaders::Loaders;
+use crate::config::TrainConfig;
+use crate::metrics::EpochRow;
+use crate::run_dir::RunDir;
+use crate::watch::{DivergenceSlot, EpochTable, QuietRenderer};
+
+/// Where training starts: a new run (epoch 0) or after a saved epoch.
+pub struct Start {
+    pub launch: Launch,
+    pub epoch: usize,
+    /// The rows of `metrics.csv` up to `epoch`.
+    pub earlier_rows: Vec<EpochRow>,
+}
+
+/// The run's training, ready to launch with a `Learner`.
+pub fn training(
+    config: &TrainConfig,
+    run: &RunDir,
+    start: Start,
+    loaders: Loaders,
+    interrupter: &Interrupter,
+    diverged: &DivergenceSlot,
+) -> SupervisedTraining<Network> {
+    let dashboard = std::io::stdout().is_terminal();
+    let table = EpochTable::new(
+        run.metrics(),
+        start.earlier_rows,
+        loaders.items,
+        config.epochs,
+        !dashboard,
+        interrupter.clone(),
+        diverged.clone(),
+    );
+    let [model, optimizer, scheduler] = run.checkpointers();
+    let mut training = SupervisedTraining::new(run.path(), loaders.train, loaders.valid)
+        .metrics((AccuracyMetric::new(), LossMetric::new()))
+        .metric_train_numeric(LearningRateMetric::new())
+        .with_metric_logger(FileMetricLogger::new(run.path()))
+        .with_metric_logger(table)
+        .with_custom_checkpointers(model, optimizer, scheduler)
+        .with_interrupter(interrupter.clone())
+        .num_epochs(config.epochs);
+    if !dashboard {
+        training = training.renderer(Box::new(QuietRenderer));
+    }
+    if start.launch.keep_every_epoch {
+        training = training.with_checkpointing_strategy(KeepEveryEpoch);
+    }
+    if config.patience > 0 {
+        training = training.early_stopping(early_stopping(config.patience));
+    }
+    if start.epoch > 0 {
+        println!(
+            "resuming {} after epoch {}",
+            run.path().display(),
+            start.epoch
+        );
+        training = training.checkpoint(start.epoch);
+    }
+    training
+}
+
+/// Stops when the validation loss has not improved for `patience` epochs.
+fn early_stopping(patience: usize) -> MetricEarlyStoppingStrategy {
+    MetricEarlyStoppingStrategy::new(
+        &LossMetric::new(),
+        Aggregate::Mean,
+        Direction::Lowest,
+        BurnSplit::Valid,
+        StoppingCondition::NoImprovementSince { n_epochs: patience },
+    )
+}
+
+/// Keeps the checkpoint of every epoch, for studies that look at how a
+/// network changes over training (Burn's default keeps the last two and the best).
+struct KeepEveryEpoch;
+
+impl CheckpointingStrategy for KeepEveryEpoch {
+    fn checkpointing(
+        &mut self,
+        _epoch: usize,
+        _store: &burn::train::metric::store::EventStoreClient,
+    ) -> Vec<CheckpointingAction> {
+        vec![CheckpointingAction::Save]
+    }
+}

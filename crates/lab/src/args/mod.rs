@@ -1,0 +1,9 @@
+//! The flags of the lab's subcommands, one file per subcommand.
+
+mod bench;
+mod scratch;
+mod study;
+
+pub use bench::BenchArgs;
+pub use scratch::ScratchArgs;
+pub use study::StudyArgs;

@@ -1,0 +1,232 @@
+//! `bench`: throughput and memory of training, inference and the data
+//! pipeline, measured after a warm-up. Figures only; nothing is asserted.
+
+use anyhow::Result;
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::Dataset;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use dataset::{
+    AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, SIDE,
+    decode_image,
+};
+use hanzi12::Backend;
+use hanzi12::infer::{INFER_BATCH, inference_figures, random_images};
+use hanzi12::optim::FusedAdam;
+use models::{MODEL_NAMES, ModelConfig, ModelOptions, Network};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use std::time::Instant;
+
+#[derive(Debug, serde::Serialize)]
+pub struct Figures {
+    pub model: String,
+    pub backend: String,
+    pub batch: usize,
+    pub train_img_per_s: f64,
+    /// Milliseconds per training step in each phase.
+    pub forward_ms: f64,
+    pub backward_ms: f64,
+    pub optimizer_ms: f64,
+    pub infer_img_per_s: f64,
+    pub infer_batch: usize,
+    pub infer_batch1_img_per_s: f64,
+    pub latency_ms: f64,
+    pub data_img_per_s: f64,
+    pub decode_img_per_s: f64,
+    pub peak_rss_mb: f64,
+}
+
+impl Figures {
+    /// The figures in one line of text.
+    pub fn line(&self) -> String {
+        format!(
+            "{} on {}: train {:.0} img/s (batch {}; per step forward {:.1} ms, backward {:.1} ms, optimizer {:.1} ms), inference {:.0} img/s (batch {}), {:.0} img/s at batch 1 ({:.2} ms), data pipeline {:.0} img/s, decode {:.0} img/s, peak RSS {:.0} MB",
+            self.model,
+            self.backend,
+            self.train_img_per_s,
+            self.batch,
+            self.forward_ms,
+            self.backward_ms,
+            self.optimizer_ms,
+            self.infer_img_per_s,
+            self.infer_batch,
+            self.infer_batch1_img_per_s,
+            self.latency_ms,
+            self.data_img_per_s,
+            self.decode_img_per_s,
+            self.peak_rss_mb
+        )
+    }
+}
+
+/// Random binary images at the real data's ink density, and labels.
+fn random_batch(size: usize, device: &Device, rng: &mut StdRng) -> Hanzi12Batch {
+    let images = random_images(size, device, rng);
+    let targets: Vec<i64> = (0..size).map(|_| rng.random_range(0..12)).collect();
+    Hanzi12Batch {
+        images,
+        targets: Tensor::from_data(TensorData::new(targets, [size]), device),
+        smoothing: None,
+    }
+}
+
+/// Training speed: images per second over whole steps (forward, backward,
+/// Adam), then, in separately timed steps, the share of each phase.
+struct TrainFigures {
+    img_per_s: f64,
+    forward_ms: f64,
+    backward_ms: f64,
+    optimizer_ms: f64,
+}
+
+fn train_throughput(
+    config: &ModelConfig,
+    device: &Device,
+    batch: usize,
+    steps: usize,
+) -> TrainFigures {
+    let device = device.clone().autodiff();
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut model = config.init(&device);
+    let mut optim = FusedAdam::new(1e-8, None).init();
+    let batches: Vec<Hanzi12Batch> = (0..4)
+        .map(|_| random_batch(batch, &device, &mut rng))
+        .collect();
+    let mut step = |model: Network, i: usize, phases: Option<&mut [f64; 3]>| {
+        let started = Instant::now();
+        let loss = model.classify(batches[i % batches.len()].clone()).loss;
+        let forward = phases.is_some().then(|| {
+            // Reading the loss waits for the forward pass on any backend.
+            let _ = loss.clone().into_data();
+            started.elapsed().as_secs_f64()
+        });
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let backward = started.elapsed().as_secs_f64();
+        let model = optim.step(1e-3, model, grads);
+        if let (Some(phases), Some(forward)) = (phases, forward) {
+            sync(&model, &device);
+            let total = started.elapsed().as_secs_f64();
+            phases[0] += forward;
+            phases[1] += backward - forward;
+            phases[2] += total - backward;
+        }
+        model
+    };
+    for i in 0..3 {
+        model = step(model, i, None);
+    }
+    sync(&model, &device);
+    let started = Instant::now();
+    for i in 0..steps {
+        model = step(model, i, None);
+    }
+    sync(&model, &device);
+    let img_per_s = (steps * batch) as f64 / started.elapsed().as_secs_f64();
+    // On GPU backends the backward pass runs asynchronously, so its time
+    // shows up in the optimizer phase, which waits for it.
+    let mut phases = [0.0; 3];
+    let timed = steps.clamp(1, 10);
+    for i in 0..timed {
+        model = step(model, i, Some(&mut phases));
+    }
+    let ms = |s: f64| 1000.0 * s / timed as f64;
+    TrainFigures {
+        img_per_s,
+        forward_ms: ms(phases[0]),
+        backward_ms: ms(phases[1]),
+        optimizer_ms: ms(phases[2]),
+    }
+}
+
+/// Waits for queued work (GPU backends run asynchronously) by reading a value back.
+fn sync(model: &Network, device: &Device) {
+    let probe = Tensor::<4>::zeros([1, 1, SIDE, SIDE], device);
+    let _ = model.forward(probe).into_data();
+}
+
+/// Images per second through the training pipeline: views4 augmentation and
+/// batching into tensors; and decoding of course-style BMP files.
+fn data_throughput(data: &Hanzi12, batch: usize, device: &Device) -> (f64, f64) {
+    let augmented = Augmented::new(data.clone(), AugmentConfig::new(), 3).shuffled();
+    let batcher = Hanzi12Batcher::default();
+    let n = augmented.len().min(20_000);
+    let started = Instant::now();
+    let mut items: Vec<Hanzi12Item> = Vec::with_capacity(batch);
+    for i in 0..n {
+        items.push(augmented.get(i).expect("in-memory item"));
+        if items.len() == batch || i + 1 == n {
+            let _: Hanzi12Batch = batcher.batch(std::mem::take(&mut items), device);
+        }
+    }
+    let augment = n as f64 / started.elapsed().as_secs_f64();
+
+    let files: Vec<Vec<u8>> = data
+        .items()
+        .iter()
+        .take(2000)
+        .map(|item| dataset::bmp::encode_bmp_1bit(&item.image))
+        .collect();
+    let started = Instant::now();
+    for bytes in &files {
+        decode_image(bytes).expect("encoded BMP decodes");
+    }
+    (
+        augment,
+        files.len() as f64 / started.elapsed().as_secs_f64(),
+    )
+}
+
+/// Peak resident memory of this process so far, in MB (Linux).
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+pub fn bench(
+    models: &[String],
+    backend: Backend,
+    batch: usize,
+    steps: usize,
+    data: &Hanzi12,
+) -> Result<Vec<Figures>> {
+    let device = backend.device()?;
+    let names: Vec<&str> = if models.iter().any(|m| m == "all") {
+        MODEL_NAMES.to_vec()
+    } else {
+        models.iter().map(String::as_str).collect()
+    };
+    let (data_img_per_s, decode_img_per_s) = data_throughput(data, batch, &device);
+    let mut out = Vec::new();
+    for name in names {
+        let config = ModelConfig::from_name(name, &ModelOptions::default())
+            .map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
+        // As training runs its steps (see `kernels::on_pool_thread`).
+        let train = kernels::on_pool_thread(|| train_throughput(&config, &device, batch, steps));
+        let model = config.init(&device);
+        let (infer_img_per_s, infer_batch1_img_per_s) = inference_figures(&model, &device);
+        out.push(Figures {
+            model: name.to_string(),
+            backend: backend.to_string(),
+            batch,
+            train_img_per_s: train.img_per_s,
+            forward_ms: train.forward_ms,
+            backward_ms: train.backward_ms,
+            optimizer_ms: train.optimizer_ms,
+            infer_img_per_s,
+            infer_batch: INFER_BATCH,
+            infer_batch1_img_per_s,
+            latency_ms: 1000.0 / infer_batch1_img_per_s,
+            data_img_per_s,
+            decode_img_per_s,
+            peak_rss_mb: peak_rss_mb(),
+        });
+    }
+    Ok(out)
+}

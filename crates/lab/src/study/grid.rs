@@ -1,0 +1,128 @@
+//! A study's grid of settings and seeds: trained with the main job's
+//! `train`, then tabled and drawn.
+
+use anyhow::{Context, Result};
+use burn::train::Interrupter;
+use hanzi12::RunDir;
+use hanzi12::metrics::Split;
+use hanzi12::train::{self, Launch};
+use plotters::prelude::SeriesLabelPosition;
+use std::path::Path;
+
+use super::outcome::{Outcome, Run, Variant, mean_sd, pm};
+use crate::plot::{self, Chart, Line, Panel};
+
+/// Trains every variant with every seed under `dir/runs/`, reusing runs that
+/// finished earlier and resuming ones that were cut off.
+pub fn run_all(
+    dir: &Path,
+    variants: &[Variant],
+    seeds: &[u64],
+    launch: Launch,
+    interrupter: &Interrupter,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
+    for variant in variants {
+        let mut runs = Vec::new();
+        for &seed in seeds {
+            let mut config = variant.config.clone();
+            config.seed = seed;
+            let run = RunDir::for_setting(&dir.join("runs"), &variant.label, &config);
+            if run.finished(config.epochs) {
+                println!(
+                    "{}: seed {seed} finished earlier, reused ({})",
+                    variant.label,
+                    run.path().display()
+                );
+            } else {
+                println!(
+                    "--- {}: seed {seed} -> {}",
+                    variant.label,
+                    run.path().display()
+                );
+                let launch = Launch {
+                    resume: run.holds_a_run(),
+                    ..launch
+                };
+                let outcome = train::train(&config, &run, launch, interrupter.clone())
+                    .with_context(|| format!("{} (seed {seed})", variant.label))?;
+                if let Some(reason) = outcome.stopped_early {
+                    anyhow::bail!(
+                        "{} (seed {seed}) stopped: {reason}; run the study again to continue",
+                        variant.label
+                    );
+                }
+            }
+            runs.push(Run {
+                rows: run.rows(),
+                dir: run.path().to_path_buf(),
+                config,
+            });
+        }
+        outcomes.push(Outcome {
+            variant: variant.clone(),
+            runs,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The table of final figures, one row per setting.
+pub fn table(outcomes: &[Outcome]) -> String {
+    let mut text = String::from(
+        "| setting | valid acc % (last epoch) | best valid acc % | train acc % (last epoch) | valid acc % after epoch 1 | late jitter (points) | s per run |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for o in outcomes {
+        text += &format!(
+            "| {} | {} | {} | {} | {} | {} | {:.0} |\n",
+            o.variant.label,
+            pm(&o.final_valid(), 2),
+            pm(&o.best_valid(), 2),
+            pm(&o.final_train(), 2),
+            pm(&o.first_valid(), 1),
+            pm(&o.late_jitter(), 2),
+            mean_sd(&o.seconds()).0,
+        );
+    }
+    text
+}
+
+/// One panel per setting: training accuracy red, validation blue; each seed
+/// pale, their mean bold (the report's figures, with seeds).
+pub fn accuracy_figure(path: &Path, outcomes: &[Outcome]) -> Result<()> {
+    let panels: Vec<Panel> = outcomes
+        .iter()
+        .map(|o| {
+            let mut lines = Vec::new();
+            for run in &o.runs {
+                lines.push(Line::faint(plot::TRAIN, run.accuracy(Split::Train)));
+                lines.push(Line::faint(plot::VALID, run.accuracy(Split::Valid)));
+            }
+            lines.push(Line::new("train", plot::TRAIN, o.mean_curve(Split::Train)));
+            lines.push(Line::new(
+                "validation",
+                plot::VALID,
+                o.mean_curve(Split::Valid),
+            ));
+            Panel {
+                title: o.variant.label.clone(),
+                lines,
+            }
+        })
+        .collect();
+    let floor = outcomes
+        .iter()
+        .flat_map(|o| o.runs.iter())
+        .flat_map(|r| r.rows.iter().map(|row| row.accuracy))
+        .fold(100.0, f64::min);
+    let chart = Chart {
+        x_label: "epoch",
+        y_label: "accuracy %",
+        y_range: Some((floor - 2.0).clamp(0.0, 95.0)..100.5),
+        log_y: false,
+        columns: outcomes.len().min(4),
+        legend: SeriesLabelPosition::LowerRight,
+    };
+    plot::draw(path, &chart, &panels)
+}
