@@ -7,7 +7,6 @@
 #
 #   bench/gpu.sh                            # builds the dev binary first (cargo build -p trainer)
 #   TRAINER=path/to/trainer bench/gpu.sh    # or uses a prebuilt one
-#   FEATURES=gpu-fusion bench/gpu.sh        # with Burn's kernel fusion (see crates/trainer/Cargo.toml)
 #
 # Settings (environment): BATCHES="64 256 1024" REPEATS=2 STEPS=20
 # MODEL=cnn_res DEVICE=cuda PYTHON=python3. Every `trainer` process compiles
@@ -66,10 +65,17 @@ def best(file, key):
 folder, model = sys.argv[1], sys.argv[2]
 ours = {k: best(f"{folder}/wgpu.jsonl", k) for k in ("train_img_per_s", "infer_img_per_s")}
 peer = {k: best(f"{folder}/pytorch.jsonl", k) for k in ("train_img_per_s", "infer_img_per_s")}
-print(f"| {model}, batch | train img/s: wgpu / PyTorch (ratio) | inference img/s, batch 256 (ratio) |")
-print("|---|---|---|")
+# Kernel launches do not vary from run to run: the last run's of each batch.
+launches = {}
+for line in Path(f"{folder}/wgpu.jsonl").read_text().splitlines():
+    if line:
+        row = json.loads(line)
+        launches[row["batch"]] = (row.get("train_launches_per_step"), row.get("infer_launches_per_batch"))
+print(f"| {model}, batch | train img/s: wgpu / PyTorch (ratio) | inference img/s, batch 256 (ratio) | kernel launches per step / per inference batch |")
+print("|---|---|---|---|")
 for batch in sorted(ours["train_img_per_s"]):
     t = (ours["train_img_per_s"][batch], peer["train_img_per_s"][batch])
     i = (ours["infer_img_per_s"][batch], peer["infer_img_per_s"][batch])
-    print(f"| {batch} | {t[0]:,.0f} / {t[1]:,.0f} (**{t[0] / t[1]:.2f}x**) | {i[0]:,.0f} / {i[1]:,.0f} ({i[0] / i[1]:.2f}x) |")
+    l = launches.get(batch, (None, None))
+    print(f"| {batch} | {t[0]:,.0f} / {t[1]:,.0f} (**{t[0] / t[1]:.2f}x**) | {i[0]:,.0f} / {i[1]:,.0f} ({i[0] / i[1]:.2f}x) | {l[0]} / {l[1]} |")
 PY

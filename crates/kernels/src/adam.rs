@@ -1,8 +1,9 @@
 //! Adam's update of one parameter tensor, in one pass.
 
-use burn::backend::{Backend, Dispatch, ExtensionType, tensor::FloatTensor};
-use burn::tensor::Tensor;
+use burn::backend::{Backend, Dispatch, ExtensionType, TensorMetadata, tensor::FloatTensor};
+use burn::tensor::{Device, Tensor};
 
+use crate::adam_many::{Update, Updated};
 use crate::{FastLayers, accelerated, stock};
 
 /// The numbers of one Adam update, for [`adam_step`]. Per value, with `g`
@@ -50,6 +51,7 @@ impl AdamStep {
 
 /// A parameter tensor with Adam's first and second moments of its gradient.
 #[derive(ExtensionType, Clone, Debug)]
+#[extension_type(fusion)]
 pub struct AdamState<B: Backend> {
     pub param: FloatTensor<B>,
     pub moment_1: FloatTensor<B>,
@@ -57,7 +59,10 @@ pub struct AdamState<B: Backend> {
 }
 
 /// One Adam update of `param`: the new parameter and moments, in one pass
-/// on the flex device (Burn's `Adam` runs a dozen whole-tensor operations).
+/// on the flex device or a GPU (Burn's `Adam` runs a dozen whole-tensor
+/// operations). Inside [`adam_batch::collect`](crate::adam_batch::collect)
+/// and its `install`, the update is recorded, then handed back computed with
+/// the others.
 pub fn adam_step<const D: usize>(
     param: Tensor<D>,
     grad: Tensor<D>,
@@ -65,17 +70,24 @@ pub fn adam_step<const D: usize>(
     moment_2: Tensor<D>,
     step: AdamStep,
 ) -> [Tensor<D>; 3] {
-    let fused = accelerated(&grad.device(), grad.dtype());
+    let update = [param, grad, moment_1, moment_2].map(Tensor::into_dispatch);
+    let updated =
+        crate::adam_batch::intercept(&update, step).unwrap_or_else(|| one_step(update, step));
+    updated.map(Tensor::from_dispatch)
+}
+
+/// One update, by the kernel where there is one, else by Burn's operations.
+pub(crate) fn one_step(update: Update, step: AdamStep) -> Updated {
+    let [param, grad, moment_1, moment_2] = update;
+    let fused = accelerated(&Device::new(grad.device()), grad.dtype());
     let state = AdamState {
-        param: param.into_dispatch(),
-        moment_1: moment_1.into_dispatch(),
-        moment_2: moment_2.into_dispatch(),
+        param,
+        moment_1,
+        moment_2,
     };
-    let grad = grad.into_dispatch();
-    let state = if fused {
-        Dispatch::adam_step_fast(state, grad, step)
-    } else {
-        stock::adam_step::<Dispatch>(state, grad, step)
+    let state = match fused {
+        true => Dispatch::adam_step_fast(state, grad, step),
+        false => stock::adam_step::<Dispatch>(state, grad, step),
     };
-    [state.param, state.moment_1, state.moment_2].map(Tensor::from_dispatch)
+    [state.param, state.moment_1, state.moment_2]
 }

@@ -31,21 +31,31 @@
 
 mod activation;
 mod adam;
+pub mod adam_batch;
+mod adam_many;
+mod adapter;
 mod autodiff;
 mod conv;
+mod cube;
 mod elementwise;
 mod flex;
+pub mod launches;
+mod loss;
 mod norm;
 mod packing;
 mod pool;
+mod reads;
 mod stock;
 pub mod subnormal;
 mod threads;
 
 pub use activation::Activation;
 pub use adam::{AdamState, AdamStep, adam_step};
+pub use adam_many::FastAdam;
+pub use adapter::wgpu_device;
 pub use conv::{ConvGrads, ConvParamGrads, ConvPrimitive, conv2d, conv2d_relu};
 pub use elementwise::add_relu;
+pub use loss::{FastLoss, LossOutput, cross_entropy};
 pub use norm::{
     JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormInput, NormOutput,
     NormPrimitive, NormStats, StatsPrimitive, batch_norm_eval, batch_norm_join_eval,
@@ -53,9 +63,10 @@ pub use norm::{
 };
 pub use packing::pack_wide_blocks_only;
 pub use pool::avg_pool2d_tiled;
-pub use threads::on_pool_thread;
+pub use reads::read_gpu_tensors_eagerly;
+pub use threads::{on_compute_thread, on_pool_thread};
 
-use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, DispatchDevice, backend_extension, tensor::FloatTensor};
 use burn::tensor::{DType, Device};
 
 /// Training-time layers with a faster CPU implementation.
@@ -64,9 +75,10 @@ use burn::tensor::{DType, Device};
 /// the hand-written kernels and `Autodiff` with backward passes that call them.
 /// "Eval" is BatchNorm with given statistics (the running averages in
 /// evaluation mode, or the batch's own in a backward pass).
-#[backend_extension(Flex, Autodiff)]
+#[backend_extension(Flex, Cube, Fusion, Autodiff)]
 pub trait FastLayers: Backend {
     /// `activation(conv2d(x))`; `bias` has one value per output channel.
+    #[fusion(meta = conv::output_spec)]
     fn conv2d_fast(
         #[extension_type] conv: ConvPrimitive<Self>,
         bias: FloatTensor<Self>,
@@ -76,6 +88,7 @@ pub trait FastLayers: Backend {
     }
 
     /// The gradient of a convolution's input, given the gradient of its output.
+    #[fusion(meta = |conv, _grad| conv.x.clone())]
     fn conv2d_fast_x_grad(
         #[extension_type] conv: ConvPrimitive<Self>,
         output_grad: FloatTensor<Self>,
@@ -84,6 +97,7 @@ pub trait FastLayers: Backend {
     }
 
     /// The gradients of a convolution's weight and bias.
+    #[fusion(meta = conv::param_grads_spec)]
     fn conv2d_fast_param_grads(
         #[extension_type] conv: ConvPrimitive<Self>,
         output_grad: FloatTensor<Self>,
@@ -92,6 +106,7 @@ pub trait FastLayers: Backend {
     }
 
     /// All three gradients of a convolution (input, weight, bias) at once.
+    #[fusion(meta = conv::grads_spec)]
     fn conv2d_fast_grads(
         #[extension_type] conv: ConvPrimitive<Self>,
         output_grad: FloatTensor<Self>,
@@ -101,6 +116,7 @@ pub trait FastLayers: Backend {
 
     /// `activation(BatchNorm(x))` over the batch and spatial dimensions: the
     /// output and the batch's mean and (biased) variance per channel.
+    #[fusion(meta = norm::output_spec)]
     fn batch_norm_fast(
         #[extension_type] norm: NormPrimitive<Self>,
         activation: Activation,
@@ -109,6 +125,7 @@ pub trait FastLayers: Backend {
     }
 
     /// `activation(BatchNorm(x))` with given statistics.
+    #[fusion(meta = |norm, _stats, _activation| norm.x.clone())]
     fn batch_norm_fast_eval(
         #[extension_type] norm: NormPrimitive<Self>,
         #[extension_type] stats: StatsPrimitive<Self>,
@@ -120,6 +137,7 @@ pub trait FastLayers: Backend {
     /// The gradients of [`batch_norm_fast`](FastLayers::batch_norm_fast)
     /// with respect to its input, `gamma` and `beta`, given the batch
     /// statistics it returned.
+    #[fusion(meta = |n, _stats, _activation, _grad| norm::grads_spec(n))]
     fn batch_norm_fast_backward(
         #[extension_type] norm: NormPrimitive<Self>,
         #[extension_type] stats: StatsPrimitive<Self>,
@@ -131,11 +149,13 @@ pub trait FastLayers: Backend {
 
     /// A residual block's join, `relu(BatchNorm(x) + BatchNorm'(skip))`,
     /// with batch statistics: the output and the statistics of both.
+    #[fusion(meta = norm::join_output_spec)]
     fn batch_norm_join_fast(#[extension_type] join: JoinPrimitive<Self>) -> JoinOutput<Self> {
         stock::batch_norm_join::<Self>(join)
     }
 
     /// A residual block's join with given statistics.
+    #[fusion(meta = |join, _stats| join.input.x.clone())]
     fn batch_norm_join_fast_eval(
         #[extension_type] join: JoinPrimitive<Self>,
         #[extension_type] stats: JoinStats<Self>,
@@ -146,6 +166,7 @@ pub trait FastLayers: Backend {
     /// The gradients of
     /// [`batch_norm_join_fast`](FastLayers::batch_norm_join_fast) with
     /// respect to both inputs and their `gamma` and `beta`.
+    #[fusion(meta = norm::join_grads_spec)]
     fn batch_norm_join_fast_backward(
         #[extension_type] join: JoinPrimitive<Self>,
         #[extension_type] stats: JoinStats<Self>,
@@ -155,18 +176,21 @@ pub trait FastLayers: Backend {
     }
 
     /// `relu(a + b)`: a residual block's join.
+    #[fusion(default)]
     fn add_relu_fast(a: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self> {
         stock::add_relu::<Self>(a, b)
     }
 
     /// Average pooling over non-overlapping `kernel` windows that tile the
     /// input exactly (stride = kernel, no padding).
+    #[fusion(default)]
     fn avg_pool2d_tiled(x: FloatTensor<Self>, kernel: [usize; 2]) -> FloatTensor<Self> {
         stock::avg_pool2d_tiled::<Self>(x, kernel)
     }
 
     /// The gradient of [`avg_pool2d_tiled`](FastLayers::avg_pool2d_tiled)'s
     /// input: each window's output gradient shared evenly over the window.
+    #[fusion(default)]
     fn avg_pool2d_tiled_backward(
         x: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
@@ -177,6 +201,7 @@ pub trait FastLayers: Backend {
 
     /// One Adam update of one parameter tensor, as Burn's `Adam` computes
     /// it: the new parameter and first and second moments.
+    #[fusion(meta = |state, _grad, _step| state.clone())]
     fn adam_step_fast(
         #[extension_type] state: AdamState<Self>,
         grad: FloatTensor<Self>,
@@ -186,10 +211,18 @@ pub trait FastLayers: Backend {
     }
 }
 
-/// Whether a tensor on `device` of `dtype` runs on the backend these
-/// kernels are written for.
+/// Whether a tensor on `device` of `dtype` runs on a backend these kernels
+/// are written for: flex, or a cube device (a GPU).
 fn accelerated(device: &Device, dtype: DType) -> bool {
-    dtype == DType::F32 && device.clone().inner() == Device::flex()
+    dtype == DType::F32 && (device.clone().inner() == Device::flex() || cube_device(device))
+}
+
+/// Whether `device` is one of Burn's cube (CubeCL: wgpu, CUDA, ...) devices.
+pub fn cube_device(device: &Device) -> bool {
+    matches!(
+        device.clone().inner().as_dispatch(),
+        DispatchDevice::Cube(_)
+    )
 }
 
 #[cfg(test)]

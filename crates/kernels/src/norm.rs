@@ -7,12 +7,14 @@
 //! mode it normalises with given statistics.
 
 use crate::{Activation, FastLayers, accelerated, add_relu};
+use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::{Backend, Dispatch, ExtensionType, tensor::FloatTensor};
 use burn::tensor::Tensor;
 
 /// A BatchNorm's input and parameters (one `gamma` and `beta` per channel,
 /// the channel being dimension 1 of `x`).
 #[derive(ExtensionType, Clone, Debug)]
+#[extension_type(fusion)]
 pub struct NormPrimitive<B: Backend> {
     pub x: FloatTensor<B>,
     pub gamma: FloatTensor<B>,
@@ -22,6 +24,7 @@ pub struct NormPrimitive<B: Backend> {
 
 /// A BatchNorm's mean and (biased) variance per channel.
 #[derive(ExtensionType, Clone, Debug)]
+#[extension_type(fusion)]
 pub struct StatsPrimitive<B: Backend> {
     pub mean: FloatTensor<B>,
     pub variance: FloatTensor<B>,
@@ -29,6 +32,7 @@ pub struct StatsPrimitive<B: Backend> {
 
 /// A training-mode BatchNorm's output and the batch's statistics.
 #[derive(ExtensionType, Debug)]
+#[extension_type(fusion)]
 pub struct NormOutput<B: Backend> {
     pub output: FloatTensor<B>,
     #[extension_type]
@@ -37,6 +41,7 @@ pub struct NormOutput<B: Backend> {
 
 /// The gradients of a BatchNorm's input, `gamma` and `beta`.
 #[derive(ExtensionType, Debug)]
+#[extension_type(fusion)]
 pub struct NormGrads<B: Backend> {
     pub x: FloatTensor<B>,
     pub gamma: FloatTensor<B>,
@@ -46,6 +51,7 @@ pub struct NormGrads<B: Backend> {
 /// A residual block's join: the two BatchNorms whose sum goes through a
 /// ReLU; `skip.x` has the shape of `input.x`.
 #[derive(ExtensionType, Clone, Debug)]
+#[extension_type(fusion)]
 pub struct JoinPrimitive<B: Backend> {
     #[extension_type]
     pub input: NormPrimitive<B>,
@@ -55,6 +61,7 @@ pub struct JoinPrimitive<B: Backend> {
 
 /// The statistics of both BatchNorms of a join.
 #[derive(ExtensionType, Clone, Debug)]
+#[extension_type(fusion)]
 pub struct JoinStats<B: Backend> {
     #[extension_type]
     pub input: StatsPrimitive<B>,
@@ -64,6 +71,7 @@ pub struct JoinStats<B: Backend> {
 
 /// A training-mode join's output and the batch statistics of both inputs.
 #[derive(ExtensionType, Debug)]
+#[extension_type(fusion)]
 pub struct JoinOutput<B: Backend> {
     pub output: FloatTensor<B>,
     #[extension_type]
@@ -72,6 +80,7 @@ pub struct JoinOutput<B: Backend> {
 
 /// The gradients of both BatchNorms of a join.
 #[derive(ExtensionType, Debug)]
+#[extension_type(fusion)]
 pub struct JoinGrads<B: Backend> {
     #[extension_type]
     pub input: NormGrads<B>,
@@ -243,4 +252,56 @@ pub fn batch_norm_join_eval<const D: usize>(
         skip: skip_running.into_primitive(),
     };
     Tensor::from_dispatch(Dispatch::batch_norm_join_fast_eval(join, stats))
+}
+
+/// The shapes and dtypes of a training-mode BatchNorm's outputs (for Burn's
+/// fusion, which records the operation before it runs).
+pub(crate) fn output_spec(
+    norm: &NormPrimitiveMetadata,
+    _activation: &Activation,
+) -> NormOutputMetadata {
+    NormOutputMetadata {
+        output: norm.x.clone(),
+        stats: stats_spec(norm),
+    }
+}
+
+/// One statistic per channel: the shape of `gamma`.
+fn stats_spec(norm: &NormPrimitiveMetadata) -> StatsPrimitiveMetadata {
+    StatsPrimitiveMetadata {
+        mean: norm.gamma.clone(),
+        variance: norm.gamma.clone(),
+    }
+}
+
+/// The shapes and dtypes of a BatchNorm's gradients.
+pub(crate) fn grads_spec(norm: &NormPrimitiveMetadata) -> NormGradsMetadata {
+    NormGradsMetadata {
+        x: norm.x.clone(),
+        gamma: norm.gamma.clone(),
+        beta: norm.beta.clone(),
+    }
+}
+
+/// The shapes and dtypes of a training-mode join's outputs.
+pub(crate) fn join_output_spec(join: &JoinPrimitiveMetadata) -> JoinOutputMetadata {
+    JoinOutputMetadata {
+        output: join.input.x.clone(),
+        stats: JoinStatsMetadata {
+            input: stats_spec(&join.input),
+            skip: stats_spec(&join.skip),
+        },
+    }
+}
+
+/// The shapes and dtypes of a join's gradients.
+pub(crate) fn join_grads_spec(
+    join: &JoinPrimitiveMetadata,
+    _stats: &JoinStatsMetadata,
+    _output_grad: &TensorSpec,
+) -> JoinGradsMetadata {
+    JoinGradsMetadata {
+        input: grads_spec(&join.input),
+        skip: grads_spec(&join.skip),
+    }
 }

@@ -19,3 +19,22 @@
 pub fn on_pool_thread<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     rayon::scope(|_| work())
 }
+
+/// Runs `work` where work on `device` runs best: on a thread of rayon's
+/// pool for a CPU device (see [`on_pool_thread`]), and right here for a GPU,
+/// whose kernels do not use the pool. (Burn's fusion also keeps one queue of
+/// operations per thread: a training step that moved between the pool's
+/// threads would move its tensors between queues at every step.)
+pub fn on_compute_thread<R: Send>(
+    device: &burn::tensor::Device,
+    work: impl FnOnce() -> R + Send,
+) -> R {
+    match crate::cube_device(device) {
+        true => {
+            // Before any record of this work is read (see `reads`).
+            crate::read_gpu_tensors_eagerly();
+            work()
+        }
+        false => on_pool_thread(work),
+    }
+}

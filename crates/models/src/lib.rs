@@ -12,6 +12,7 @@ mod cnn;
 mod cnn_res;
 pub mod fast;
 mod mlp;
+mod optimize;
 
 pub use activation::Activation;
 pub use cnn::{Cnn, CnnConfig};
@@ -19,7 +20,6 @@ pub use cnn_res::{CnnRes, CnnResConfig};
 pub use mlp::{Mlp, MlpConfig};
 
 use burn::module::{ModuleVisitor, Param};
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -232,28 +232,34 @@ impl Network {
 
     /// Loss, logits and targets of a batch.
     pub fn classify(&self, batch: Hanzi12Batch) -> ClassificationOutput {
+        self.classify_counted(batch).0
+    }
+
+    /// [`classify`](Self::classify), and how many of the batch's images the
+    /// network classifies right (`[1]`, a float count), computed with the
+    /// loss (in the same kernel on a GPU) and not read back here.
+    pub fn classify_counted(&self, batch: Hanzi12Batch) -> (ClassificationOutput, Tensor<1>) {
         let output = self.forward(batch.images);
-        let loss = CrossEntropyLossConfig::new()
-            .with_smoothing(batch.smoothing)
-            .init(&output.device())
-            .forward(output.clone(), batch.targets.clone());
-        ClassificationOutput {
+        let (loss, correct) =
+            kernels::cross_entropy(output.clone(), batch.targets.clone(), batch.smoothing);
+        let item = ClassificationOutput {
             loss,
             output,
             targets: batch.targets,
-        }
+        };
+        (item, correct)
     }
 }
 
-/// Each step (and optimizer step) runs on a thread of rayon's pool, so that
-/// the operations inside it are not each handed over from the Learner's
-/// thread (see `kernels::on_pool_thread`).
+/// Each step (and optimizer step) runs on a CPU device on a thread of
+/// rayon's pool, so that the operations inside it are not each handed over
+/// from the Learner's thread (see `kernels::on_compute_thread`).
 impl TrainStep for Network {
     type Input = Hanzi12Batch;
     type Output = ClassificationOutput;
 
     fn step(&self, batch: Hanzi12Batch) -> TrainOutput<ClassificationOutput> {
-        kernels::on_pool_thread(|| {
+        kernels::on_compute_thread(&batch.images.device(), || {
             let item = self.classify(batch);
             TrainOutput::new(self, item.loss.backward(), item)
         })
@@ -265,7 +271,12 @@ impl TrainStep for Network {
         lr: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Self {
-        kernels::on_pool_thread(|| optim.step(lr, self, grads))
+        let device = self.devices().into_iter().next();
+        let work = || optimize::step(self, optim, lr, grads);
+        match device {
+            Some(device) => kernels::on_compute_thread(&device, work),
+            None => work(),
+        }
     }
 }
 
@@ -274,6 +285,6 @@ impl InferenceStep for Network {
     type Output = ClassificationOutput;
 
     fn step(&self, batch: Hanzi12Batch) -> ClassificationOutput {
-        kernels::on_pool_thread(|| self.classify(batch))
+        kernels::on_compute_thread(&batch.images.device(), || self.classify(batch))
     }
 }

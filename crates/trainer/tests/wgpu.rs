@@ -142,10 +142,10 @@ fn cnn_res_run(data: &Path, run_dir: &Path, backend: &str, epochs: &str) -> Vec<
     .to_vec()
 }
 
-// Guards the bug that kept Burn's kernel fusion out of the default build
-// (crates/trainer/Cargo.toml, `gpu-fusion`): with fusion, the Adam moments a
-// wgpu checkpoint saves hold other tensors' values and the resumed epoch
-// trains to a NaN loss at its second step.
+// Guards the bug that once kept Burn's kernel fusion out of the build: read
+// lazily, the Adam moments a wgpu checkpoint saved held the values of later
+// steps, and the resumed epoch trained to a NaN loss at its second step
+// (`kernels::read_gpu_tensors_eagerly`).
 #[test]
 fn cnn_res_trains_on_wgpu_is_killed_resumes_and_predicts_the_same_on_flex() {
     if !wgpu_adapter() {

@@ -18,6 +18,8 @@ pub(super) fn wgpu_device() -> Result<Device> {
 }
 
 fn start_wgpu() -> Result<Device, String> {
+    // Before any tensor exists: see `kernels::read_gpu_tensors_eagerly`.
+    kernels::read_gpu_tensors_eagerly();
     let all = adapters();
     let chosen = choose(&all).ok_or(NO_ADAPTER)?;
     let (api, kind) = selector(chosen, &all);

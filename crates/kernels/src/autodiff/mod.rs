@@ -9,6 +9,7 @@
 
 mod conv;
 mod elementwise;
+mod loss;
 mod norm;
 mod pool;
 

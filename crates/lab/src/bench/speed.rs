@@ -6,6 +6,7 @@ use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::Dataset;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use burn::train::TrainStep;
 use dataset::{
     AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, SIDE,
     decode_image,
@@ -16,7 +17,12 @@ use hanzi12::optim::FusedAdam;
 use models::{MODEL_NAMES, ModelConfig, ModelOptions, Network};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use std::collections::BTreeMap;
 use std::time::Instant;
+
+/// Training steps whose GPU kernel launches are counted (after the warm-up,
+/// so autotune and the first compilations are over).
+const COUNTED_STEPS: usize = 2;
 
 #[derive(Debug, serde::Serialize)]
 pub struct Figures {
@@ -35,11 +41,46 @@ pub struct Figures {
     pub data_img_per_s: f64,
     pub decode_img_per_s: f64,
     pub peak_rss_mb: f64,
+    /// GPU kernel launches per training step (forward, backward, Adam) and
+    /// per inference batch at `infer_batch`; `None` on a CPU backend.
+    pub train_launches_per_step: Option<f64>,
+    pub infer_launches_per_batch: Option<f64>,
+    /// The same launches by kernel name (per step, per batch).
+    pub train_launches: BTreeMap<String, f64>,
+    pub infer_launches: BTreeMap<String, f64>,
+}
+
+/// Kernel launches of `runs` repetitions of some work, per repetition.
+#[derive(Default)]
+struct LaunchFigures {
+    per_run: Option<f64>,
+    by_kernel: BTreeMap<String, f64>,
+}
+
+impl LaunchFigures {
+    fn new(launches: kernels::launches::Launches, runs: usize) -> Self {
+        let per = |count: usize| count as f64 / runs as f64;
+        LaunchFigures {
+            per_run: Some(per(launches.total())),
+            by_kernel: launches
+                .by_kernel
+                .into_iter()
+                .map(|(name, count)| (name, per(count)))
+                .collect(),
+        }
+    }
 }
 
 impl Figures {
-    /// The figures in one line of text.
+    /// The figures in one line of text (and the GPU's kernel launches on a
+    /// second line, where they were counted).
     pub fn line(&self) -> String {
+        let launches = match (self.train_launches_per_step, self.infer_launches_per_batch) {
+            (Some(t), Some(i)) => format!(
+                "\n  kernel launches: {t:.0} per training step, {i:.0} per inference batch"
+            ),
+            _ => String::new(),
+        };
         format!(
             "{} on {}: train {:.0} img/s (batch {}; per step forward {:.1} ms, backward {:.1} ms, optimizer {:.1} ms), inference {:.0} img/s (batch {}), {:.0} img/s at batch 1 ({:.2} ms), data pipeline {:.0} img/s, decode {:.0} img/s, peak RSS {:.0} MB",
             self.model,
@@ -56,7 +97,7 @@ impl Figures {
             self.data_img_per_s,
             self.decode_img_per_s,
             self.peak_rss_mb
-        )
+        ) + &launches
     }
 }
 
@@ -78,6 +119,7 @@ struct TrainFigures {
     forward_ms: f64,
     backward_ms: f64,
     optimizer_ms: f64,
+    launches: LaunchFigures,
 }
 
 fn train_throughput(
@@ -85,6 +127,7 @@ fn train_throughput(
     device: &Device,
     batch: usize,
     steps: usize,
+    count_launches: bool,
 ) -> TrainFigures {
     let device = device.clone().autodiff();
     let mut rng = StdRng::seed_from_u64(1);
@@ -103,7 +146,8 @@ fn train_throughput(
         });
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let backward = started.elapsed().as_secs_f64();
-        let model = optim.step(1e-3, model, grads);
+        // As the Learner does (on a GPU, Adam's updates in one launch).
+        let model = TrainStep::optimize(model, &mut optim, 1e-3.into(), grads);
         if let (Some(phases), Some(forward)) = (phases, forward) {
             sync(&model, &device);
             let total = started.elapsed().as_secs_f64();
@@ -117,6 +161,14 @@ fn train_throughput(
         model = step(model, i, None);
     }
     sync(&model, &device);
+    let mut launches = LaunchFigures::default();
+    if count_launches {
+        let counted;
+        (model, counted) = kernels::launches::count(&device, || {
+            (0..COUNTED_STEPS).fold(model, |model, i| step(model, i, None))
+        });
+        launches = LaunchFigures::new(counted, COUNTED_STEPS);
+    }
     let started = Instant::now();
     for i in 0..steps {
         model = step(model, i, None);
@@ -136,6 +188,7 @@ fn train_throughput(
         forward_ms: ms(phases[0]),
         backward_ms: ms(phases[1]),
         optimizer_ms: ms(phases[2]),
+        launches,
     }
 }
 
@@ -143,6 +196,18 @@ fn train_throughput(
 fn sync(model: &Network, device: &Device) {
     let probe = Tensor::<4>::zeros([1, 1, SIDE, SIDE], device);
     let _ = model.forward(probe).into_data();
+}
+
+/// The kernel launches of one forward pass of `model` at the inference batch
+/// (after a warm-up pass), with the read of its output.
+fn infer_launches(model: &Network, device: &Device) -> LaunchFigures {
+    let mut rng = StdRng::seed_from_u64(2);
+    let images = random_images(INFER_BATCH, device, &mut rng);
+    let _ = model.forward(images.clone()).into_data();
+    let ((), counted) = kernels::launches::count(device, || {
+        let _ = model.forward(images).into_data();
+    });
+    LaunchFigures::new(counted, 1)
 }
 
 /// Images per second through the training pipeline: views4 augmentation and
@@ -207,10 +272,18 @@ pub fn bench(
     for name in names {
         let config = ModelConfig::from_name(name, &ModelOptions::default())
             .map_err(|e| anyhow::anyhow!("--model {name}: {e}"))?;
+        // Only a GPU backend launches kernels.
+        let count_launches = backend == Backend::Wgpu;
         // As training runs its steps (see `kernels::on_pool_thread`).
-        let train = kernels::on_pool_thread(|| train_throughput(&config, &device, batch, steps));
+        let train = kernels::on_pool_thread(|| {
+            train_throughput(&config, &device, batch, steps, count_launches)
+        });
         let model = config.init(&device);
         let (infer_img_per_s, infer_batch1_img_per_s) = inference_figures(&model, &device);
+        let infer = match count_launches {
+            true => kernels::on_pool_thread(|| infer_launches(&model, &device)),
+            false => LaunchFigures::default(),
+        };
         out.push(Figures {
             model: name.to_string(),
             backend: backend.to_string(),
@@ -226,6 +299,10 @@ pub fn bench(
             data_img_per_s,
             decode_img_per_s,
             peak_rss_mb: peak_rss_mb(),
+            train_launches_per_step: train.launches.per_run,
+            infer_launches_per_batch: infer.per_run,
+            train_launches: train.launches.by_kernel,
+            infer_launches: infer.by_kernel,
         });
     }
     Ok(out)

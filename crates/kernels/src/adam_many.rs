@@ -1,0 +1,152 @@
+//! Adam's update of many parameter tensors in one GPU launch (or one per
+//! group that fits the adapter's limit on buffers per kernel), where one
+//! kernel per tensor costs a launch each.
+//!
+//! Burn's `#[backend_extension]` macro takes tensors, options of tensors
+//! and structs of them, but not a list of tensors (an argument of type
+//! `Vec<FloatTensor<Self>>` is passed through unconverted:
+//! burn-backend-extension 0.22.1, `extension.rs` lines 184-200), so the
+//! dispatch to the GPU backend and the fused (recorded) form of
+//! [`FastAdam`] are written out here.
+
+use burn::backend::fusion::custom::{
+    CustomOpIr, HandleContainer, OperationFn, OperationIr, StreamId, TensorIr,
+};
+use burn::backend::fusion::{Fusion, FusionBackend, FusionRuntime};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, BackendTensor, Cube, Dispatch, DispatchTensor, DispatchTensorKind};
+
+use crate::AdamStep;
+
+/// Adam over a list of parameter tensors at once, on a GPU.
+pub trait FastAdam: Backend {
+    /// The new values of `params`, then their new first moments, then their
+    /// new second moments (`3 * params.len()` tensors), for one `step` of
+    /// Adam with gradients `grads` and moments `moment_1` and `moment_2`
+    /// (one of each per parameter, of its shape).
+    fn adam_steps_fast(
+        params: Vec<FloatTensor<Self>>,
+        grads: Vec<FloatTensor<Self>>,
+        moment_1: Vec<FloatTensor<Self>>,
+        moment_2: Vec<FloatTensor<Self>>,
+        step: AdamStep,
+    ) -> Vec<FloatTensor<Self>>;
+}
+
+type Handles<B> =
+    HandleContainer<<<B as FusionBackend>::FusionRuntime as FusionRuntime>::FusionHandle>;
+
+impl<B: FusionBackend + FastAdam> FastAdam for Fusion<B> {
+    fn adam_steps_fast(
+        params: Vec<FloatTensor<Self>>,
+        grads: Vec<FloatTensor<Self>>,
+        moment_1: Vec<FloatTensor<Self>>,
+        moment_2: Vec<FloatTensor<Self>>,
+        step: AdamStep,
+    ) -> Vec<FloatTensor<Self>> {
+        let count = params.len();
+        let Some(first) = params.first() else {
+            return Vec::new();
+        };
+        let client = first.client.clone();
+        let outputs: Vec<TensorIr> = [&params, &params, &params]
+            .into_iter()
+            .flatten()
+            .map(|p| TensorIr::uninit(client.create_empty_handle(), p.shape.clone(), p.dtype))
+            .collect();
+        let inputs: Vec<TensorIr> = [params, grads, moment_1, moment_2]
+            .into_iter()
+            .flatten()
+            .map(|t| t.into_ir())
+            .collect();
+        let desc = CustomOpIr {
+            id: "adam_steps_fast".into(),
+            inputs: inputs.clone(),
+            outputs: outputs.clone(),
+            scalars: Vec::new(),
+        };
+        let run = OperationFn(move |handles: &mut Handles<B>| {
+            let mut lists = inputs
+                .chunks(count)
+                .map(|list| {
+                    list.iter()
+                        .map(|ir| handles.get_float_tensor::<B>(ir))
+                        .collect()
+                })
+                .collect::<Vec<Vec<_>>>()
+                .into_iter();
+            let mut next = || lists.next().expect("four lists of inputs");
+            let (p, g, m1, m2) = (next(), next(), next(), next());
+            let results = B::adam_steps_fast(p, g, m1, m2, step);
+            for (ir, tensor) in outputs.iter().zip(results) {
+                handles.register_float_tensor::<B>(&ir.id, tensor);
+            }
+            Ok(())
+        });
+        client.register(StreamId::current(), OperationIr::Custom(desc), run)
+    }
+}
+
+impl FastAdam for Dispatch {
+    fn adam_steps_fast(
+        params: Vec<DispatchTensor>,
+        grads: Vec<DispatchTensor>,
+        moment_1: Vec<DispatchTensor>,
+        moment_2: Vec<DispatchTensor>,
+        step: AdamStep,
+    ) -> Vec<DispatchTensor> {
+        let Some(autodiff) = params.first().map(|p| p.autodiff) else {
+            return Vec::new();
+        };
+        let [p, g, m1, m2] = [params, grads, moment_1, moment_2]
+            .map(|list| list.into_iter().map(cube_tensor).collect::<Vec<_>>());
+        Cube::adam_steps_fast(p, g, m1, m2, step)
+            .into_iter()
+            .map(|tensor| DispatchTensor {
+                kind: DispatchTensorKind::Cube(BackendTensor::Float(tensor)),
+                autodiff,
+            })
+            .collect()
+    }
+}
+
+/// The GPU tensor behind `tensor`.
+///
+/// # Panics
+///
+/// If `tensor` is on another backend: callers check the device first.
+fn cube_tensor(tensor: DispatchTensor) -> FloatTensor<Cube> {
+    match tensor.kind {
+        DispatchTensorKind::Cube(tensor) => tensor.float(),
+        _ => panic!("adam_steps_fast: every tensor must be on a GPU (cube) device"),
+    }
+}
+
+/// A parameter tensor's Adam update as Burn dispatches it, of any rank:
+/// `[param, grad, moment_1, moment_2]` in, `[param, moment_1, moment_2]` out.
+pub(crate) type Update = [FloatTensor<Dispatch>; 4];
+pub(crate) type Updated = [FloatTensor<Dispatch>; 3];
+
+/// One Adam update of each tensor of `updates` on a GPU, all with one
+/// `step`, in one launch per group the adapter can bind at once.
+pub(crate) fn adam_steps(updates: Vec<Update>, step: AdamStep) -> Vec<Updated> {
+    let count = updates.len();
+    let mut lists: [Vec<_>; 4] = Default::default();
+    for update in updates {
+        for (list, tensor) in lists.iter_mut().zip(update) {
+            list.push(tensor);
+        }
+    }
+    let [p, g, m1, m2] = lists;
+    let mut results = Dispatch::adam_steps_fast(p, g, m1, m2, step).into_iter();
+    let mut new: [Vec<_>; 3] = Default::default();
+    for list in new.iter_mut() {
+        list.extend(results.by_ref().take(count));
+    }
+    let [p, m1, m2] = new;
+    p.into_iter()
+        .zip(m1)
+        .zip(m2)
+        .map(|((p, m1), m2)| [p, m1, m2])
+        .collect()
+}
