@@ -5,7 +5,7 @@
 //! dense (report recursion) → unflatten → ReLU' → conv2 (dilated gradient ⊛
 //! rotated kernel) → max-pool record → ReLU' → conv1 (kernel gradient only).
 
-use ndarray::{Array2, Array4, ArrayView2, ArrayView4, ArrayViewD, ArrayViewMutD};
+use ndarray::{Array2, Array4, ArrayView2, ArrayView4};
 
 use crate::activation::Activation;
 use crate::conv::{Conv2d, Conv2dCache, Conv2dGrads};
@@ -13,7 +13,6 @@ use crate::dense::{Dense, DenseGrads};
 use crate::flatten::{flatten, unflatten};
 use crate::float::Float;
 use crate::init::{Init, rng};
-use crate::optim::Parameters;
 use crate::pool::{MaxPool2d, MaxPoolRecord};
 
 /// Sizes of the CNN; the default is the Hanzi12 network.
@@ -150,35 +149,8 @@ impl<F: Float> Cnn<F> {
     }
 }
 
-impl<F: Float> Parameters<F> for Cnn<F> {
-    fn tensors(&self) -> Vec<ArrayViewD<'_, F>> {
-        let mut t = self.conv1.tensors();
-        t.extend(self.conv2.tensors());
-        t.extend(self.fc.tensors());
-        t
-    }
-    fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        let mut t = self.conv1.tensors_mut();
-        t.extend(self.conv2.tensors_mut());
-        t.extend(self.fc.tensors_mut());
-        t
-    }
-}
-
-impl<F: Float> Parameters<F> for CnnGrads<F> {
-    fn tensors(&self) -> Vec<ArrayViewD<'_, F>> {
-        let mut t = self.conv1.tensors();
-        t.extend(self.conv2.tensors());
-        t.extend(self.fc.tensors());
-        t
-    }
-    fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        let mut t = self.conv1.tensors_mut();
-        t.extend(self.conv2.tensors_mut());
-        t.extend(self.fc.tensors_mut());
-        t
-    }
-}
+crate::optim::parameters!(Cnn: layers conv1, conv2, fc);
+crate::optim::parameters!(CnnGrads: layers conv1, conv2, fc);
 
 #[cfg(test)]
 mod tests {

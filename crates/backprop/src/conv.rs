@@ -23,14 +23,11 @@
 //! * **bias gradient** — the output gradient summed over batch and positions.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{
-    Array1, Array2, Array3, Array4, ArrayView2, ArrayView4, ArrayViewD, ArrayViewMutD, Axis, s,
-};
+use ndarray::{Array1, Array2, Array3, Array4, ArrayView2, ArrayView4, Axis, s};
 use rand::rngs::StdRng;
 
 use crate::float::Float;
 use crate::init::{self, Init};
-use crate::optim::Parameters;
 
 /// A convolution layer with square kernels.
 #[derive(Clone, Debug, PartialEq)]
@@ -443,29 +440,8 @@ pub fn conv2d_direct<F: Float>(x: ArrayView4<'_, F>, layer: &Conv2d<F>) -> Array
     })
 }
 
-impl<F: Float> Parameters<F> for Conv2d<F> {
-    fn tensors(&self) -> Vec<ArrayViewD<'_, F>> {
-        vec![self.weight.view().into_dyn(), self.bias.view().into_dyn()]
-    }
-    fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        vec![
-            self.weight.view_mut().into_dyn(),
-            self.bias.view_mut().into_dyn(),
-        ]
-    }
-}
-
-impl<F: Float> Parameters<F> for Conv2dGrads<F> {
-    fn tensors(&self) -> Vec<ArrayViewD<'_, F>> {
-        vec![self.weight.view().into_dyn(), self.bias.view().into_dyn()]
-    }
-    fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        vec![
-            self.weight.view_mut().into_dyn(),
-            self.bias.view_mut().into_dyn(),
-        ]
-    }
-}
+crate::optim::parameters!(Conv2d: arrays weight, bias);
+crate::optim::parameters!(Conv2dGrads: arrays weight, bias);
 
 #[cfg(test)]
 mod tests {

@@ -11,12 +11,11 @@
 //!   The previous layer multiplies it by its activation derivative to get its
 //!   own delta, which is the report's recursion.
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewD, ArrayViewMutD, Axis};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::rngs::StdRng;
 
 use crate::float::Float;
 use crate::init::{self, Init};
-use crate::optim::Parameters;
 
 /// Weights `(outputs, inputs)` and biases `(outputs)`.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,29 +79,8 @@ impl<F: Float> Dense<F> {
     }
 }
 
-impl<F: Float> Parameters<F> for Dense<F> {
-    fn tensors(&self) -> Vec<ArrayViewD<'_, F>> {
-        vec![self.weight.view().into_dyn(), self.bias.view().into_dyn()]
-    }
-    fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        vec![
-            self.weight.view_mut().into_dyn(),
-            self.bias.view_mut().into_dyn(),
-        ]
-    }
-}
-
-impl<F: Float> Parameters<F> for DenseGrads<F> {
-    fn tensors(&self) -> Vec<ArrayViewD<'_, F>> {
-        vec![self.weight.view().into_dyn(), self.bias.view().into_dyn()]
-    }
-    fn tensors_mut(&mut self) -> Vec<ArrayViewMutD<'_, F>> {
-        vec![
-            self.weight.view_mut().into_dyn(),
-            self.bias.view_mut().into_dyn(),
-        ]
-    }
-}
+crate::optim::parameters!(Dense: arrays weight, bias);
+crate::optim::parameters!(DenseGrads: arrays weight, bias);
 
 #[cfg(test)]
 mod tests {

@@ -27,6 +27,38 @@ impl<F, P: Parameters<F>> Parameters<F> for Vec<P> {
     }
 }
 
+/// Implements [`Parameters`] for a struct generic over its float, from its
+/// fields in order: each an `ndarray` array (`arrays`), or itself made of
+/// parameters (`layers`). A layer and its gradient list the same fields, so
+/// their tensors line up.
+macro_rules! parameters {
+    ($ty:ident: arrays $($field:ident),+) => {
+        impl<F: $crate::float::Float> $crate::optim::Parameters<F> for $ty<F> {
+            fn tensors(&self) -> Vec<ndarray::ArrayViewD<'_, F>> {
+                vec![$(self.$field.view().into_dyn()),+]
+            }
+            fn tensors_mut(&mut self) -> Vec<ndarray::ArrayViewMutD<'_, F>> {
+                vec![$(self.$field.view_mut().into_dyn()),+]
+            }
+        }
+    };
+    ($ty:ident: layers $($field:ident),+) => {
+        impl<F: $crate::float::Float> $crate::optim::Parameters<F> for $ty<F> {
+            fn tensors(&self) -> Vec<ndarray::ArrayViewD<'_, F>> {
+                let mut tensors = Vec::new();
+                $(tensors.extend(self.$field.tensors());)+
+                tensors
+            }
+            fn tensors_mut(&mut self) -> Vec<ndarray::ArrayViewMutD<'_, F>> {
+                let mut tensors = Vec::new();
+                $(tensors.extend(self.$field.tensors_mut());)+
+                tensors
+            }
+        }
+    };
+}
+pub(crate) use parameters;
+
 /// SGD: `v ← μ v + g`, `θ ← θ - η v` (plain SGD when `μ = 0`).
 #[derive(Clone, Debug)]
 pub struct Sgd<F> {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::args::{BatchingArgs, ServeArgs, ServeBenchArgs};
+use crate::connections::ConnectionLimits;
 use crate::queue::BatchConfig;
 
 /// Every setting of a server.
@@ -17,7 +18,9 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     pub backend: Backend,
     pub batch: BatchConfig,
+    /// How long a request may take once its headers are in, its body included.
     pub timeout: Duration,
+    pub connections: ConnectionLimits,
 }
 
 impl TryFrom<&ServeArgs> for ServeConfig {
@@ -31,18 +34,16 @@ impl TryFrom<&ServeArgs> for ServeConfig {
                 args.addr
             )
         })?;
-        if !(args.timeout_s > 0.0 && args.timeout_s <= 3600.0) {
-            bail!(
-                "--timeout-s {}: expected more than 0, at most 3600",
-                args.timeout_s
-            );
-        }
         Ok(ServeConfig {
             run: args.checkpoint.one()?,
             addr,
             backend: args.backend.backend,
             batch: batching(&args.batching)?,
-            timeout: Duration::from_secs_f64(args.timeout_s),
+            timeout: seconds("--timeout-s", args.timeout_s)?,
+            connections: ConnectionLimits {
+                header_timeout: seconds("--header-timeout-s", args.header_timeout_s)?,
+                max_connections: max_connections(args.max_connections)?,
+            },
         })
     }
 }
@@ -62,8 +63,28 @@ impl TryFrom<&ServeBenchArgs> for ServeConfig {
             backend: args.backend.backend,
             batch: batching(&args.batching)?,
             timeout: Duration::from_secs(60),
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(60),
+                max_connections: 4096,
+            },
         })
     }
+}
+
+/// A time limit in seconds, checked.
+fn seconds(flag: &str, value: f64) -> Result<Duration> {
+    if !(value > 0.0 && value <= 3600.0) {
+        bail!("{flag} {value}: expected more than 0, at most 3600");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// The cap on open connections, checked.
+fn max_connections(value: usize) -> Result<usize> {
+    if !(1..=100_000).contains(&value) {
+        bail!("--max-connections {value}: expected 1 to 100000");
+    }
+    Ok(value)
 }
 
 /// The batching limits, checked.

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod args;
 pub mod config;
+mod connections;
 mod error;
 pub mod load_test;
 pub mod model;

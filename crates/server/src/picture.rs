@@ -172,25 +172,6 @@ mod tests {
         out.into_inner()
     }
 
-    /// A valid 1-bit PNG of `side` x `side` white pixels: tiny on disk.
-    pub fn huge_png(side: u32) -> Vec<u8> {
-        use std::io::Write;
-        let mut out = Vec::new();
-        let mut encoder = png::Encoder::new(&mut out, side, side);
-        encoder.set_color(png::ColorType::Grayscale);
-        encoder.set_depth(png::BitDepth::One);
-        encoder.set_compression(png::Compression::Fast);
-        let mut writer = encoder.write_header().unwrap();
-        let mut stream = writer.stream_writer().unwrap();
-        let row = vec![0xFF; (side as usize).div_ceil(8)];
-        for _ in 0..side {
-            stream.write_all(&row).unwrap();
-        }
-        stream.finish().unwrap();
-        writer.finish().unwrap();
-        out
-    }
-
     fn headers(content_type: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_TYPE, content_type.parse().unwrap());
@@ -249,7 +230,11 @@ mod tests {
             (400, true),
             "{message}"
         );
-        let (status, message) = refusal(read_picture(&huge_png(20_000), Kind::Png, None));
+        let (status, message) = refusal(read_picture(
+            &testdata::hostile::huge_png(20_000),
+            Kind::Png,
+            None,
+        ));
         assert_eq!((status, message.contains("20000x20000")), (422, true));
         let (status, message) = refusal(read_picture(&whole, Kind::Bmp, None));
         assert_eq!((status, message.contains("says BMP")), (415, true));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::api::BODY_LIMIT;
 use crate::config::ServeConfig;
+use crate::connections;
 use crate::model::{ModelInfo, load};
 use crate::queue::Queue;
 use crate::routes::{self, App};
@@ -50,10 +51,8 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let router = routes::router(self.app, BODY_LIMIT, self.config.timeout);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server stopped")
+        connections::serve(listener, router, self.config.connections, shutdown).await;
+        Ok(())
     }
 }
 

@@ -1,8 +1,11 @@
-//! Real handwriting for tests: `$HANZI12_DATA` if set, else
+//! What tests read. Real handwriting: `$HANZI12_DATA` if set, else
 //! `../shared/hanzi12/train` beside the workspace, if either exists. The
 //! data has no license, so it is read from there and never copied into the
 //! repository. Only tests depend on this crate: the path it compiles in
-//! never reaches a library or the `trainer` binary.
+//! never reaches a library or the `trainer` binary. And crafted hostile
+//! inputs ([`hostile`]).
+
+pub mod hostile;
 
 use std::path::PathBuf;
 

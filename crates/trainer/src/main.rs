@@ -43,6 +43,8 @@ fn flush_subnormals() {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: the first thing the process does; no other thread exists yet.
+    unsafe { hanzi12::backend::prepare_environment() };
     keep_freed_memory();
     flush_subnormals();
     kernels::pack_wide_blocks_only();

@@ -294,6 +294,72 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
     assert_eq!(final_figures(&killed), final_figures(&whole));
 }
 
+/// `--resume` with other flags: a flag that would change the recipe is
+/// refused by name and nothing is written; `--epochs` lengthens the run on
+/// purpose (said, and recorded in config.json) and `--backend` moves it to
+/// another backend. Resuming a flex run never starts a GPU: with Mesa's
+/// device-select layer on (`NODEVICE_SELECT=0`) and no window system, a
+/// Vulkan instance would print its `XDG_RUNTIME_DIR` complaint.
+#[test]
+fn resume_takes_where_it_runs_refuses_recipe_changes_and_lengthens_on_purpose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = small_data(tmp.path(), 10);
+    let run_dir = tmp.path().join("run");
+    let out = run(&mlp_run(&data, 2, &run_dir), tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let config = || std::fs::read_to_string(run_dir.join("config.json")).unwrap();
+    let saved = config();
+    let r = run_dir.to_str().unwrap();
+
+    let out = run(
+        &["--artifacts", r, "--resume", "--lr", "0.5", "--seed", "3"],
+        tmp.path(),
+    );
+    assert_clean_failure(&out, "--lr, --seed would change the run's recipe");
+    assert_eq!(config(), saved, "a refused resume wrote its config");
+
+    let out = trainer()
+        .args([
+            "--artifacts",
+            r,
+            "--resume",
+            "--epochs",
+            "3",
+            "--backend",
+            "ndarray",
+        ])
+        .current_dir(tmp.path())
+        .env("NODEVICE_SELECT", "0")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("changes from 2 to 3 epochs"), "{stdout}");
+    assert!(stdout.contains("epoch   3/3"), "{stdout}");
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+    let config: serde_json::Value = serde_json::from_str(&config()).unwrap();
+    assert_eq!(
+        (config["epochs"].as_u64(), config["backend"].as_str()),
+        (Some(3), Some("ndarray"))
+    );
+    assert_eq!(final_figures(&run_dir).len(), 6);
+}
+
+/// `trainer devices` on a machine without a window system says nothing
+/// about one (Mesa's device-select layer is kept quiet).
+#[test]
+fn devices_print_no_window_system_complaint() {
+    let out = trainer()
+        .arg("devices")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("NODEVICE_SELECT")
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
+}
+
 #[test]
 fn a_second_process_on_a_running_run_folder_is_refused_naming_the_first() {
     let tmp = tempfile::tempdir().unwrap();

@@ -361,24 +361,6 @@ fn read_answer(stream: &mut TcpStream) -> (u16, Value) {
     )
 }
 
-/// A valid 1-bit PNG of `side` x `side` white pixels: tiny on disk.
-fn huge_png(side: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, side, side);
-    encoder.set_color(png::ColorType::Grayscale);
-    encoder.set_depth(png::BitDepth::One);
-    encoder.set_compression(png::Compression::High);
-    let mut writer = encoder.write_header().unwrap();
-    let mut stream = writer.stream_writer().unwrap();
-    let row = vec![0xFF; (side as usize).div_ceil(8)];
-    for _ in 0..side {
-        stream.write_all(&row).unwrap();
-    }
-    stream.finish().unwrap();
-    writer.finish().unwrap();
-    out
-}
-
 #[test]
 fn every_bad_request_gets_its_4xx_in_json_and_the_server_stays_up() {
     let (data, run) = api_run();
@@ -391,7 +373,7 @@ fn every_bad_request_gets_its_4xx_in_json_and_the_server_stays_up() {
         0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
     ];
     jpeg.extend(vec![0u8; 200]);
-    let huge = huge_png(20_000);
+    let huge = testdata::hostile::huge_png(20_000);
     assert!(
         huge.len() < 1_000_000,
         "small on disk, under the body limit: {} bytes",
@@ -965,16 +947,20 @@ fn synthetic_run() -> PathBuf {
     run
 }
 
-#[test]
-fn the_page_reads_characters_written_on_it_with_pointer_events() {
-    if !Path::new(CHROMIUM).is_file() || !Path::new(CHROMEDRIVER).is_file() {
+/// Whether this machine can drive a browser; says so in one line where not.
+fn browser_at_hand() -> bool {
+    let here = Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file();
+    if !here {
         eprintln!(
             "skipped: no {CHROMIUM} and {CHROMEDRIVER} here (apt-get install chromium chromium-driver)"
         );
-        return;
     }
-    let run = synthetic_run();
-    let served = serve(&run, &[]);
+    here
+}
+
+/// A browser on the served page, ready to write on, and the pad's place
+/// (left, top, width, height in CSS pixels).
+fn open_page(served: &Served) -> (Browser, [f64; 4]) {
     let browser = Browser::start();
     browser.send("POST", "/url", json!({ "url": served.url("/") }));
     browser.wait_for("return document.querySelectorAll('#bars li').length === 12");
@@ -983,15 +969,30 @@ fn the_page_reads_characters_written_on_it_with_pointer_events() {
         json!([]),
     ))
     .unwrap();
-    let rect = [rect[0], rect[1], rect[2], rect[3]];
+    (browser, [rect[0], rect[1], rect[2], rect[3]])
+}
+
+/// Waits until the page has the server's answer to its latest drawing.
+fn wait_for_answer(browser: &Browser) {
+    browser.wait_for(
+        "const b = document.body.dataset; return b.state === 'idle' && b.answered === b.version && b.version !== '0';",
+    );
+}
+
+#[test]
+fn the_page_reads_characters_written_on_it_with_pointer_events() {
+    if !browser_at_hand() {
+        return;
+    }
+    let run = synthetic_run();
+    let served = serve(&run, &[]);
+    let (browser, rect) = open_page(&served);
     let mut read = String::new();
     for &character in &dataset::CHARACTERS {
         browser.script("document.getElementById('clear').click();", json!([]));
         browser.send("POST", "/actions", writing(character, rect));
         browser.send("DELETE", "/actions", json!({}));
-        browser.wait_for(
-            "const b = document.body.dataset; return b.state === 'idle' && b.answered === b.version && b.version !== '0';",
-        );
+        wait_for_answer(&browser);
         let top = browser.script(
             "return document.getElementById('top-char').textContent;",
             json!([]),
@@ -1017,4 +1018,151 @@ fn the_page_reads_characters_written_on_it_with_pointer_events() {
     eprintln!("screenshot: {}", path.display());
     assert!(image::load_from_memory(&png).unwrap().width() >= 800);
     assert!(right >= 10, "read {read}: {right} of 12 right");
+}
+
+/// Ink pixels on the pad, and dark pixels in the 28x28 image the server
+/// answered with (what the network saw).
+const INK_COUNTS: &str = "const count = (id, dark) => { const c = document.getElementById(id); \
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; \
+    for (let i = 0; i < d.length; i += 4) if (dark(d, i)) n++; return n; }; \
+    return [count('ink', (d, i) => d[i + 3] > 0), count('seen', (d, i) => d[i + 3] > 0 && d[i] < 128)];";
+
+/// A tap (down and up without moving) and a move by zero pixels each draw a
+/// dot, which the server sees; Undo takes the dots away one by one.
+#[test]
+fn a_tap_draws_a_dot_that_the_server_sees_and_undo_removes() {
+    if !browser_at_hand() {
+        return;
+    }
+    let (_, run) = api_run();
+    let served = serve(&run, &[]);
+    let (browser, [left, top, width, height]) = open_page(&served);
+    let at = |x: f64, y: f64| {
+        json!({ "type": "pointerMove", "origin": "viewport", "duration": 0,
+                "x": (left + width * x).round() as i64, "y": (top + height * y).round() as i64 })
+    };
+    let (down, up) = (
+        json!({ "type": "pointerDown", "button": 0 }),
+        json!({ "type": "pointerUp", "button": 0 }),
+    );
+    let strokes = [
+        // A tap.
+        vec![at(0.35, 0.5), down.clone(), up.clone()],
+        // Down, a move to the very same pixel, up.
+        vec![at(0.65, 0.5), down, at(0.65, 0.5), up],
+    ];
+    let mut ink = Vec::new();
+    for actions in strokes {
+        browser.send(
+            "POST",
+            "/actions",
+            json!({ "actions": [{ "type": "pointer", "id": "pen",
+                "parameters": { "pointerType": "mouse" }, "actions": actions }]}),
+        );
+        browser.send("DELETE", "/actions", json!({}));
+        wait_for_answer(&browser);
+        let counts: [u64; 2] =
+            serde_json::from_value(browser.script(INK_COUNTS, json!([]))).unwrap();
+        ink.push(counts);
+    }
+    let strokes = browser.script(
+        "return document.getElementById('undo').disabled;",
+        json!([]),
+    );
+    assert_eq!(strokes, json!(false), "Undo has strokes to take back");
+    let [one, two] = [ink[0], ink[1]];
+    assert!(one[0] > 20, "a tap drew no dot: {ink:?}");
+    assert!(one[1] > 0, "the server saw no ink after a tap: {ink:?}");
+    assert!(
+        two[0] > one[0] * 3 / 2,
+        "a zero-pixel move drew no second dot: {ink:?}"
+    );
+    browser.script("document.getElementById('undo').click();", json!([]));
+    let after: [u64; 2] = serde_json::from_value(browser.script(INK_COUNTS, json!([]))).unwrap();
+    assert_eq!(
+        after[0], one[0],
+        "Undo took back the second dot: {ink:?} then {after:?}"
+    );
+    browser.script("document.getElementById('undo').click();", json!([]));
+    let after: [u64; 2] = serde_json::from_value(browser.script(INK_COUNTS, json!([]))).unwrap();
+    assert_eq!(after[0], 0, "Undo took back the first dot");
+}
+
+/// Reads `stream` until the server closes it (or `deadline` passes); what
+/// it sent, and whether it closed.
+fn read_until_closed(stream: &mut TcpStream, deadline: Instant) -> (String, bool) {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (String::from_utf8_lossy(&got).into_owned(), false);
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return (String::from_utf8_lossy(&got).into_owned(), true),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            // A reset is the server closing too.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return (String::from_utf8_lossy(&got).into_owned(), true);
+            }
+            Err(_) => return (String::from_utf8_lossy(&got).into_owned(), false),
+        }
+    }
+}
+
+/// A few hundred connections that never finish their headers are closed
+/// once `--header-timeout-s` passes, a good request is answered meanwhile,
+/// and a connection beyond `--max-connections` is answered 503 at once.
+#[test]
+fn slow_headers_are_cut_off_and_open_connections_are_capped() {
+    const SLOW: usize = 300;
+    let (data, run) = api_run();
+    let served = serve(
+        run,
+        &[
+            "--header-timeout-s",
+            "10",
+            "--max-connections",
+            &(SLOW + 1).to_string(),
+        ],
+    );
+    let opened = Instant::now();
+    let mut slow: Vec<TcpStream> = (0..SLOW)
+        .map(|_| {
+            let mut stream = TcpStream::connect(served.addr).unwrap();
+            stream
+                .write_all(b"POST /api/predict HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // The one place left is a good client's.
+    let bmp = std::fs::read(data.join("3").join("1.bmp")).unwrap();
+    let answer = predict(&agent(), &served, "image/bmp", &bmp);
+    assert_eq!(answer["classes"].as_array().unwrap().len(), 12, "{answer}");
+    // The good client has closed its connection; then every place is taken
+    // and the next connection is refused at once.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut held = TcpStream::connect(served.addr).unwrap();
+    held.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut over = TcpStream::connect(served.addr).unwrap();
+    let (refusal, closed) = read_until_closed(&mut over, Instant::now() + Duration::from_secs(10));
+    assert!(closed && refusal.starts_with("HTTP/1.1 503"), "{refusal}");
+    assert!(refusal.contains("--max-connections"), "{refusal}");
+    // Every slow connection is closed within a minute (10 s after it opened).
+    let deadline = opened + Duration::from_secs(60);
+    for stream in slow.iter_mut().chain([&mut held]) {
+        let (_, closed) = read_until_closed(stream, deadline);
+        assert!(
+            closed,
+            "a connection without its headers stayed open for a minute"
+        );
+    }
+    assert!(opened.elapsed() < Duration::from_secs(60));
+    // And the server still answers once they are gone.
+    let answer = predict(&agent(), &served, "image/bmp", &bmp);
+    assert_eq!(answer["classes"].as_array().unwrap().len(), 12, "{answer}");
 }

@@ -2,9 +2,11 @@
 //! adapter, said out loud.
 
 mod adapters;
+mod environment;
 mod wgpu_device;
 
 pub use adapters::{Adapter, NO_ADAPTER, adapters, choose};
+pub use environment::prepare_environment;
 pub use wgpu_device::report_adapters;
 
 use anyhow::Result;

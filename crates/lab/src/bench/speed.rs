@@ -76,9 +76,9 @@ impl Figures {
     /// second line, where they were counted).
     pub fn line(&self) -> String {
         let launches = match (self.train_launches_per_step, self.infer_launches_per_batch) {
-            (Some(t), Some(i)) => format!(
-                "\n  kernel launches: {t:.0} per training step, {i:.0} per inference batch"
-            ),
+            (Some(t), Some(i)) => {
+                format!("\n  kernel launches: {t:.0} per training step, {i:.0} per inference batch")
+            }
             _ => String::new(),
         };
         format!(

@@ -17,7 +17,13 @@ pub struct ServeArgs {
     pub backend: BackendArg,
     #[command(flatten)]
     pub batching: BatchingArgs,
-    /// Seconds a request may take, its body included, before it is answered 408.
+    /// Seconds a request may take once its headers are in, its body included, before it is answered 408.
     #[arg(long, default_value_t = 10.0)]
     pub timeout_s: f64,
+    /// Seconds a connection may take to send a request's headers (from when it opens, or its previous answer) before it is closed.
+    #[arg(long, default_value_t = 10.0)]
+    pub header_timeout_s: f64,
+    /// Connections open at once; the next are answered 503 and closed.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
 }

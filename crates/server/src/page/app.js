@@ -46,12 +46,19 @@ function point(event) {
   return [(event.clientX - r.left) * ink.width / r.width, (event.clientY - r.top) * ink.height / r.height];
 }
 
+// Whether every point of a stroke is within half a pixel of its first: a tap,
+// or a pointer that moved by nothing. A canvas strokes no pixels for a path of
+// zero length, round caps or not, so such a stroke is drawn as a dot.
+function isDot(p) {
+  return p.every(([x, y]) => Math.hypot(x - p[0][0], y - p[0][1]) < 0.5);
+}
+
 function drawStroke(s) {
   const p = s.points;
   ctx.lineWidth = s.width;
   ctx.lineCap = ctx.lineJoin = "round";
   ctx.strokeStyle = ctx.fillStyle = "#111";
-  if (p.length === 1) {
+  if (isDot(p)) {
     ctx.beginPath();
     ctx.arc(p[0][0], p[0][1], s.width / 2, 0, 2 * Math.PI);
     ctx.fill();
