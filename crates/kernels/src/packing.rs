@@ -5,11 +5,11 @@
 //! column-major, a single-threaded call packs once the block of columns it
 //! multiplies is wider than 8 micro-kernel tiles (48 columns with AVX-512),
 //! on the bet that the copy is paid back over many tiles. The convolutions
-//! here multiply im2col matrices by 64 to 288 columns, one image per thread,
-//! and there the copy is not paid back: raising the bar to 16 tiles (`gemm`'s
-//! own figure for multi-threaded calls) made a `cnn` training step use about
-//! 4 % less CPU and `cnn_res` inference at batch 256 about 6 % faster on the
-//! 2-core AMD EPYC (Zen 5) these were measured on, and `mlp` no slower.
+//! here multiply im2col matrices by 64 to 288 columns, one image per thread:
+//! too few tiles for the copy to be paid back, so below 16 tiles (`gemm`'s
+//! own bar for multi-threaded calls) the operand is read where it lies.
+//! The measurements behind the choice are in docs/performance.md
+//! ("Packing an operand that needs none").
 
 /// Packs a column-major left operand only for blocks wider than 16
 /// micro-kernel tiles. Process-wide (also for flex's own matrix products);

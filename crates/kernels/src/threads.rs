@@ -4,12 +4,11 @@
 //! Called from a thread outside the pool (the program's main thread, the
 //! server's inference thread), every operation is handed to the pool and
 //! the caller sleeps until it is done: a wake-up and a sleep per operation,
-//! dozens per training step or forward pass. Called from a thread of the
-//! pool, an operation runs right there and the other threads join in. On
-//! the 2-core AMD EPYC these were measured on, running `trainer bench`'s
-//! loops this way took `mlp` training at batch 64 from 108–118k to
-//! 148–175k images/s, and `cnn`'s batch-1 latency from 0.20–0.24 to
-//! 0.16–0.26 ms (`cnn_res`: 0.22–0.34 to 0.18–0.19 ms).
+//! dozens per training step or forward pass. Where operations are small (an
+//! `mlp` step, a forward pass of one image) those hand-overs are a large
+//! share of the time. Called from a thread of the pool, an operation runs
+//! right there and the other threads join in. (What it bought:
+//! docs/performance.md, "Work run on a thread of rayon's pool".)
 //!
 //! The work must not wait for other work that needs the pool (a channel fed
 //! by a thread that computes), as the pool may have a single thread.
