@@ -131,30 +131,19 @@ pub struct SynthConfig {
     #[config(default = 1.5)]
     pub offset_sd: f64,
 
-    // --- Pen and paper ------------------------------------------------------
-    /// Smallest pen width, px (each writer's is uniform in the range).
-    #[config(default = 0.6)]
+    // --- Pen -----------------------------------------------------------------
+    /// Smallest pen width, px (each writer's is uniform in the range). The
+    /// pen is a diamond (see `raster`): width 1 draws one-pixel lines, as
+    /// the course files' drawing tool did; wider pens stand for bolder
+    /// writers and for drawings scaled down from a larger pad.
+    #[config(default = 1.0)]
     pub width_min: f64,
     /// Largest pen width, px.
-    #[config(default = 1.0)]
+    #[config(default = 1.6)]
     pub width_max: f64,
     /// Sd of the natural log of each stroke's width relative to the pen's.
     #[config(default = 0.1)]
     pub width_stroke_sd: f64,
-    /// A pixel is ink when at least `threshold x pen width` of its area is
-    /// covered, `threshold` drawn uniformly from `threshold_min` to
-    /// `threshold_max`. Up to 0.5 every stroke stays connected (a line of
-    /// width w covers some pixel of each row or column it crosses by at least
-    /// w/2); near 0.5 lines are mostly one pixel wide, lower values give
-    /// bolder lines.
-    #[config(default = 0.3)]
-    pub threshold_min: f64,
-    /// See `threshold_min`.
-    #[config(default = 0.45)]
-    pub threshold_max: f64,
-    /// Each pixel is rendered from `supersample` x `supersample` sub-pixels.
-    #[config(default = 4)]
-    pub supersample: usize,
 }
 
 impl SynthConfig {
@@ -192,11 +181,11 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json() {
-        let config = SynthConfig::new().with_scale_sd(0.2).with_supersample(3);
+        let config = SynthConfig::new().with_scale_sd(0.2).with_width_max(1.2);
         let json = burn::config::config_to_json(&config);
         let back = SynthConfig::load_binary(json.as_bytes()).unwrap();
         assert_eq!(back.scale_sd, 0.2);
-        assert_eq!(back.supersample, 3);
+        assert_eq!(back.width_max, 1.2);
         assert_eq!(
             super::super::render(&back, 4, 1, 1),
             super::super::render(&config, 4, 1, 1)

@@ -34,12 +34,8 @@ pub(super) struct Stroke {
     pub width: f64,
 }
 
-/// Returns the strokes and the writer's pen width, px.
-pub(super) fn write_glyph(
-    config: &SynthConfig,
-    glyph: &Glyph,
-    rng: &mut StdRng,
-) -> (Vec<Stroke>, f64) {
+/// The strokes of this writer's version of `glyph`.
+pub(super) fn write_glyph(config: &SynthConfig, glyph: &Glyph, rng: &mut StdRng) -> Vec<Stroke> {
     // 1 and 2: the layout, then each stroke started from it and jittered.
     let layout = Layout::draw(config, glyph, rng);
     let mut lines: Vec<Line> = glyph
@@ -58,7 +54,7 @@ pub(super) fn write_glyph(
     }
     let (place, width) = placement(config, &lines, rng);
     map_points(&mut lines, &mut joins, |p| apply(&place, p));
-    (pen(config, lines, joins, width, rng), width)
+    pen(config, lines, joins, width, rng)
 }
 
 /// Moves every point of the strokes and of the joins.
