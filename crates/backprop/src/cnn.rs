@@ -158,6 +158,7 @@ mod tests {
     use crate::gradcheck::{assert_close, numeric_gradients};
     use crate::init::uniform;
     use crate::loss::softmax_cross_entropy;
+    use crate::optim::Parameters;
 
     /// Every parameter of a small (10×10 input) CNN, for every activation.
     #[test]

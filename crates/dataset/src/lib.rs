@@ -33,14 +33,13 @@ pub mod bmp;
 mod decode;
 mod error;
 mod folder;
-pub mod handwriting;
 mod input;
 pub mod normalise;
-mod normalised;
 mod seed;
 pub mod sheet;
 pub mod synth;
 
+pub use augment::HandwritingConfig;
 pub use augment::{
     Augment, AugmentConfig, AugmentScheme, Augmented, crop_recentre, permute, translate,
 };
@@ -49,7 +48,6 @@ pub use bmp::encode_bmp_1bit;
 pub use decode::{Decoded, decode_image, decode_ink};
 pub use error::DataError;
 pub use folder::{DEFAULT_VALID_RATIO, Hanzi12, is_image_path};
-pub use handwriting::HandwritingConfig;
 pub use input::{NetworkInput, ink_to_input, network_input};
 pub use normalise::{Centre, InkImage, NormaliseConfig, normalise};
 pub use sheet::contact_sheet;

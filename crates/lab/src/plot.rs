@@ -3,6 +3,7 @@
 //! every machine, fonts installed or not.
 
 use anyhow::{Result, anyhow};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use std::ops::Range;
 use std::path::Path;
@@ -149,7 +150,25 @@ fn draw_panel(area: &Area<'_>, chart: &Chart, panel: &Panel) -> DrawResult {
         .axis_desc_style(("sans-serif", 13))
         .light_line_style(WHITE.mix(0.0))
         .draw()?;
-    // Faint lines first, so the means are drawn over them.
+    draw_lines(&mut plot, panel, y_of)?;
+    if panel.lines.iter().any(|l| l.label.is_some()) {
+        plot.configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 12))
+            .position(chart.legend.clone())
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// The panel's lines, faint ones first so that the means are drawn over
+/// them, with their legend entries.
+fn draw_lines<'a>(
+    plot: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    panel: &Panel,
+    y_of: impl Fn(f64) -> f64,
+) -> DrawResult {
     let mut lines: Vec<&Line> = panel.lines.iter().collect();
     lines.sort_by_key(|l| !l.faint);
     for line in lines {
@@ -168,14 +187,6 @@ fn draw_panel(area: &Area<'_>, chart: &Chart, panel: &Panel) -> DrawResult {
                 PathElement::new([(x, y), (x + 18, y)], color.stroke_width(2))
             });
         }
-    }
-    if panel.lines.iter().any(|l| l.label.is_some()) {
-        plot.configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 12))
-            .position(chart.legend.clone())
-            .draw()?;
     }
     Ok(())
 }

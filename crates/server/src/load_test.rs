@@ -32,8 +32,7 @@ struct Load {
 }
 
 pub fn run(args: ServeBenchArgs) -> Result<()> {
-    let args = &args;
-    let config = ServeConfig::try_from(args)?;
+    let config = ServeConfig::try_from(&args)?;
     // `bench`'s figures for these weights, measured before the server
     // starts and again after it stops: the better of each pair is the
     // baseline, so a slow moment of a shared machine cannot flatter the
@@ -44,6 +43,21 @@ pub fn run(args: ServeBenchArgs) -> Result<()> {
         Ok(inference_figures(&trained.network, &trained.device))
     };
     let before = (!args.json).then(&bench_figures).transpose()?;
+    let (network, loads) = serve_and_load(config, &args)?;
+    let Some(before) = before else {
+        for l in &loads {
+            println!("{}", serde_json::to_string(l)?);
+        }
+        return Ok(());
+    };
+    let after = bench_figures()?;
+    print_report(&args, &network, before, after, &loads);
+    Ok(())
+}
+
+/// Starts the server, measures each client count in turn against it, and
+/// stops it: the served network's name and the measurements.
+fn serve_and_load(config: ServeConfig, args: &ServeBenchArgs) -> Result<(String, Vec<Load>)> {
     let bodies = images();
     let server = Server::start(config)?;
     let addr = server.addr()?;
@@ -63,14 +77,17 @@ pub fn run(args: ServeBenchArgs) -> Result<()> {
     serving
         .join()
         .map_err(|_| anyhow::anyhow!("the server thread panicked"))??;
-    let loads = measured?;
-    let Some(before) = before else {
-        for l in &loads {
-            println!("{}", serde_json::to_string(l)?);
-        }
-        return Ok(());
-    };
-    let after = bench_figures()?;
+    Ok((network, measured?))
+}
+
+/// The text report: the baseline, then one line per client count.
+fn print_report(
+    args: &ServeBenchArgs,
+    network: &str,
+    before: (f64, f64),
+    after: (f64, f64),
+    loads: &[Load],
+) {
     let (batch256, batch1) = (before.0.max(after.0), before.1.max(after.1));
     println!(
         "{network} on {}: bench inference {batch256:.0} img/s at batch 256, {batch1:.0} img/s at batch 1 ({:.2} ms); \
@@ -82,7 +99,7 @@ pub fn run(args: ServeBenchArgs) -> Result<()> {
         after.0,
         after.1
     );
-    for l in &loads {
+    for l in loads {
         println!(
             "{:>3} clients: {:>6.0} requests/s ({:3.0} % of batch 256), p50 {:6.2} ms, p99 {:6.2} ms, {:5.1} images per pass ({} requests)",
             l.clients,
@@ -94,7 +111,6 @@ pub fn run(args: ServeBenchArgs) -> Result<()> {
             l.requests
         );
     }
-    Ok(())
 }
 
 /// 28x28 BMP files as a program would send them: real ones where there are

@@ -1035,7 +1035,7 @@ fn a_tap_draws_a_dot_that_the_server_sees_and_undo_removes() {
         return;
     }
     let (_, run) = api_run();
-    let served = serve(&run, &[]);
+    let served = serve(run, &[]);
     let (browser, [left, top, width, height]) = open_page(&served);
     let at = |x: f64, y: f64| {
         json!({ "type": "pointerMove", "origin": "viewport", "duration": 0,

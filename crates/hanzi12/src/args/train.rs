@@ -17,7 +17,7 @@ pub struct TrainArgs {
     pub backend: BackendArg,
     #[command(flatten)]
     pub data: DataArgs,
-    /// Passes over the training data [default: 10; the mlp: 30]; with --resume, a new length for the run.
+    /// Passes over the training data [default: 10; the mlp: 30; half as many on the built-in synthetic data, which has twice the images]; with --resume, a new length for the run.
     #[arg(long)]
     pub epochs: Option<usize>,
     #[arg(long, default_value_t = config::DEFAULT_BATCH_SIZE)]

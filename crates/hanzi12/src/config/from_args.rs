@@ -5,21 +5,21 @@ use dataset::AugmentConfig;
 
 use super::{TrainConfig, default_epochs};
 use crate::args::TrainArgs;
-use crate::data::{DataSource, SYNTH_PER_CLASS};
+use crate::data::{DataSource, SYNTH_TRAIN_PER_CLASS};
 
 impl TryFrom<&TrainArgs> for TrainConfig {
     type Error = anyhow::Error;
 
     /// The run the flags describe, checked.
     fn try_from(args: &TrainArgs) -> Result<TrainConfig> {
-        described(args, args.data.source(args.seed, SYNTH_PER_CLASS))
+        described(args, args.data.source(args.seed, SYNTH_TRAIN_PER_CLASS))
     }
 }
 
 /// The run the flags describe, on `data`.
 pub(super) fn described(args: &TrainArgs, data: DataSource) -> Result<TrainConfig> {
     let model = args.model.config()?;
-    let epochs = args.epochs.unwrap_or_else(|| default_epochs(&model));
+    let epochs = args.epochs.unwrap_or_else(|| default_epochs(&model, &data));
     let config = TrainConfig {
         model,
         data,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 use crate::backend::Backend;
-use crate::data::DataSource;
+use crate::data::{DataSource, SYNTH_PER_CLASS};
 
 mod from_args;
 mod resume;
@@ -26,11 +26,19 @@ pub const DEFAULT_SEED: u64 = 42;
 /// loading is a small fraction of a training step (see `bench`).
 pub const DEFAULT_WORKERS: usize = 1;
 
-/// Epochs of a run when `--epochs` is not given.
-pub fn default_epochs(model: &ModelConfig) -> usize {
-    match model {
+/// Epochs of a run when `--epochs` is not given: on synthetic data larger
+/// than the course set, fewer, so that a run takes as many steps as on the
+/// course set's 620 images per class.
+pub fn default_epochs(model: &ModelConfig, data: &DataSource) -> usize {
+    let epochs = match model {
         ModelConfig::Mlp(_) => DEFAULT_MLP_EPOCHS,
         _ => DEFAULT_EPOCHS,
+    };
+    match data {
+        DataSource::Synthetic { per_class, .. } if *per_class > SYNTH_PER_CLASS => {
+            (epochs * SYNTH_PER_CLASS).div_ceil(*per_class)
+        }
+        _ => epochs,
     }
 }
 

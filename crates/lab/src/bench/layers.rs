@@ -96,21 +96,29 @@ pub fn layers(backend: Backend, batch: usize, runs: usize) -> Result<Vec<LayerFi
     ];
     Ok(layers
         .into_iter()
-        .map(|(layer, x, f)| {
-            let forward_ms = mean_ms(runs, || {
-                let _ = f(x.clone()).sum().into_data();
-            });
-            let x = x.clone().require_grad();
-            let forward_backward_ms = mean_ms(runs, || {
-                let grads = f(x.clone()).sum().backward();
-                let _ = x.grad(&grads).map(|g| g.sum().into_data());
-            });
-            LayerFigures {
-                layer,
-                batch,
-                forward_ms,
-                forward_backward_ms,
-            }
-        })
+        .map(|(layer, x, f)| time_layer(layer, x, f, runs))
         .collect())
+}
+
+/// One layer's forward, and forward + backward, times on `x`.
+fn time_layer(
+    layer: &'static str,
+    x: &Tensor<4>,
+    f: impl Fn(Tensor<4>) -> Tensor<4>,
+    runs: usize,
+) -> LayerFigures {
+    let forward_ms = mean_ms(runs, || {
+        let _ = f(x.clone()).sum().into_data();
+    });
+    let x = x.clone().require_grad();
+    let forward_backward_ms = mean_ms(runs, || {
+        let grads = f(x.clone()).sum().backward();
+        let _ = x.grad(&grads).map(|g| g.sum().into_data());
+    });
+    LayerFigures {
+        layer,
+        batch: x.dims()[0],
+        forward_ms,
+        forward_backward_ms,
+    }
 }

@@ -143,15 +143,7 @@ pub fn trained_stretch(
     let config = run.load_config()?;
     let device = backend.device()?.autodiff();
     let batcher = Hanzi12Batcher::new(config.convention);
-    let items = data.items();
-    let batches: Vec<Hanzi12Batch> = (0..steps)
-        .map(|i| {
-            let chunk: Vec<_> = (0..batch)
-                .map(|j| items[(i * batch + j) * 7919 % items.len()].clone())
-                .collect();
-            burn::data::dataloader::batcher::Batcher::batch(&batcher, chunk, &device)
-        })
-        .collect();
+    let batches = spread_batches(data, &batcher, batch, steps, &device);
     let Some(epoch) = run.last_complete_epoch() else {
         bail!(
             "--trained {}: no complete epoch saved in this run folder",
@@ -195,16 +187,7 @@ pub fn trained_stretch(
         })
     };
     let mut learners = [fresh(false), fresh(true), resumed(false)?, resumed(true)?];
-    for learner in learners.iter_mut() {
-        learner.time(&batches[..1]); // warm-up: first allocations, Adam's state
-    }
-    let mut seconds = [0.0f64; 4];
-    for round in 0..rounds {
-        for k in 0..4 {
-            let which = (k + round) % 4;
-            seconds[which] += learners[which].time(&batches);
-        }
-    }
+    let seconds = interleaved_seconds(&mut learners, &batches, rounds);
     kernels::subnormal::flush_subnormals(flushing_before);
     let img_per_s = |s: f64| (rounds * steps * batch) as f64 / s;
     Ok(StretchFigures {
@@ -219,6 +202,47 @@ pub fn trained_stretch(
         trained_subnormal_gradients,
         trained_subnormal_moments: counted.share(),
     })
+}
+
+/// `steps` batches of `batch` images spread over the whole set (a stride
+/// prime to its size), the same for every learner.
+fn spread_batches(
+    data: &Hanzi12,
+    batcher: &Hanzi12Batcher,
+    batch: usize,
+    steps: usize,
+    device: &Device,
+) -> Vec<Hanzi12Batch> {
+    let items = data.items();
+    (0..steps)
+        .map(|i| {
+            let chunk: Vec<_> = (0..batch)
+                .map(|j| items[(i * batch + j) * 7919 % items.len()].clone())
+                .collect();
+            burn::data::dataloader::batcher::Batcher::batch(batcher, chunk, device)
+        })
+        .collect()
+}
+
+/// Seconds each learner spent on `rounds` passes over `batches`, after one
+/// warm-up step each; the learners take turns in a rotating order, so a
+/// slow moment of a shared machine falls on all of them alike.
+fn interleaved_seconds<const N: usize>(
+    learners: &mut [Learner; N],
+    batches: &[Hanzi12Batch],
+    rounds: usize,
+) -> [f64; N] {
+    for learner in learners.iter_mut() {
+        learner.time(&batches[..1]); // warm-up: first allocations, Adam's state
+    }
+    let mut seconds = [0.0f64; N];
+    for round in 0..rounds {
+        for k in 0..N {
+            let which = (k + round) % N;
+            seconds[which] += learners[which].time(batches);
+        }
+    }
+    seconds
 }
 
 /// Subnormal values seen in Adam's moments.

@@ -5,6 +5,8 @@
 //! the same images whatever the number of loader workers or the order in
 //! which they fetch.
 
+mod handwriting;
+
 use burn::config::Config;
 use burn::data::dataset::{Dataset, DatasetError};
 use rand::rngs::StdRng;
@@ -12,9 +14,11 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::handwriting::{HandwritingConfig, distort};
+pub use handwriting::HandwritingConfig;
+
 use crate::seed::mix;
 use crate::{Hanzi12Item, PIXELS, SIDE};
+use handwriting::distort;
 
 /// One view of an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

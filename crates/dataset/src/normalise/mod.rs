@@ -8,6 +8,8 @@
 //! canvas, a photo of a page) into a 28x28 input, so training, `predict`,
 //! `eval` and a served model all see ink the same way.
 
+mod dataset;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{PIXELS, SIDE};

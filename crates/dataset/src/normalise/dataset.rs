@@ -2,7 +2,7 @@
 //! cropped, scaled and centred, for training, validation and evaluation
 //! alike.
 
-use crate::normalise::{InkImage, NormaliseConfig, normalise};
+use super::{InkImage, NormaliseConfig, normalise};
 use crate::{Hanzi12, Hanzi12Item};
 
 impl Hanzi12 {
