@@ -81,16 +81,20 @@ fn conv2d_then(
     ))
 }
 
-/// The shape and dtype of a convolution's output (for Burn's fusion, which
-/// records the operation before it runs).
+/// The shape and dtype of a convolution's output (for Burn's fusion,
+/// which records the operation before it runs).
 pub(crate) fn output_spec(
     conv: &ConvPrimitiveMetadata,
     _bias: &TensorSpec,
     _activation: &Activation,
 ) -> TensorSpec {
-    let ([batch, _, height, width], [channels, _, kh, kw]) =
-        (conv.x.shape.dims(), conv.weight.shape.dims());
-    let o = &conv.options;
+    let shape = output_shape(&conv.x.shape, &conv.weight.shape, &conv.options);
+    TensorSpec::new(shape, conv.x.dtype)
+}
+
+/// The shape of the output of a convolution of `x` by `weight`.
+pub(crate) fn output_shape(x: &Shape, weight: &Shape, o: &ConvOptions<2>) -> Shape {
+    let ([batch, _, height, width], [channels, _, kh, kw]) = (x.dims(), weight.dims());
     let size = |i: usize, length: usize, kernel: usize| {
         calculate_conv_output_size_asymmetric(
             kernel,
@@ -100,8 +104,7 @@ pub(crate) fn output_spec(
             length,
         )
     };
-    let shape = Shape::new([batch, channels, size(0, height, kh), size(1, width, kw)]);
-    TensorSpec::new(shape, conv.x.dtype)
+    Shape::new([batch, channels, size(0, height, kh), size(1, width, kw)])
 }
 
 /// The shapes and dtypes of a convolution's weight and bias gradients.

@@ -8,6 +8,8 @@
 //! convolutions) take the stock operations, as on flex.
 
 mod adam;
+mod conv;
+mod conv_kernels;
 mod loss;
 mod loss_kernels;
 mod norm;
@@ -24,11 +26,53 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 use crate::{
-    Activation, AdamState, AdamStep, FastLayers, JoinGrads, JoinOutput, JoinPrimitive, JoinStats,
-    NormGrads, NormOutput, NormPrimitive, StatsPrimitive, stock,
+    Activation, AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, FastLayers,
+    JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive,
+    StatsPrimitive, stock,
 };
 
 impl FastLayers for CubeBackend {
+    fn conv2d_fast(
+        conv: ConvPrimitive<Self>,
+        bias: FloatTensor<Self>,
+        activation: Activation,
+    ) -> FloatTensor<Self> {
+        if !conv::fits(&conv, Some(&bias)) {
+            return stock::conv2d::<Self>(conv, bias, activation);
+        }
+        conv::forward(conv, bias, activation)
+    }
+
+    fn conv2d_fast_x_grad(
+        conv: ConvPrimitive<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        if !conv::fits(&conv, None) {
+            return stock::conv2d_x_grad::<Self>(conv, output_grad);
+        }
+        conv::x_grad(conv, output_grad)
+    }
+
+    fn conv2d_fast_param_grads(
+        conv: ConvPrimitive<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> ConvParamGrads<Self> {
+        if !conv::fits(&conv, None) {
+            return stock::conv2d_param_grads::<Self>(conv, output_grad);
+        }
+        conv::param_grads(conv, output_grad)
+    }
+
+    fn conv2d_fast_grads(
+        conv: ConvPrimitive<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> ConvGrads<Self> {
+        if !conv::fits(&conv, None) {
+            return stock::conv2d_grads::<Self>(conv, output_grad);
+        }
+        conv::grads(conv, output_grad)
+    }
+
     fn adam_step_fast(
         state: AdamState<Self>,
         grad: FloatTensor<Self>,

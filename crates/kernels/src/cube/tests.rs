@@ -8,6 +8,8 @@ use std::sync::{Mutex, MutexGuard};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use burn::backend::ops::ConvOptions;
+
 use crate::launches::{Launches, count};
 use crate::{NormInput, NormStats, batch_norm_join_train, batch_norm_relu_train, batch_norm_train};
 
@@ -237,4 +239,133 @@ fn each_layer_is_one_launch_on_the_gpu() {
     assert_eq!(join.total(), 1, "{join:?}");
     let plain = launches_of(&device, || batch_norm_relu_train(copy(&a)).0.into_data());
     assert_eq!(plain.total(), 1, "{plain:?}");
+}
+
+/// The convolutions the kernels must get right: padded 3x3 (the
+/// networks'), 1x1 without bias (the shortcut), and strided, dilated,
+/// unevenly padded ones.
+fn conv_cases() -> Vec<([usize; 4], ConvOptions<2>, bool)> {
+    let padded = |top, left, bottom, right| [(top, bottom), (left, right)];
+    vec![
+        (
+            [4, 3, 3, 3],
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            true,
+        ),
+        (
+            [5, 3, 1, 1],
+            ConvOptions::new([1, 1], [0, 0], [1, 1], 1),
+            false,
+        ),
+        (
+            [4, 3, 3, 2],
+            ConvOptions::new_with_padding([2, 1], padded(1, 0, 2, 1), [1, 2], 1),
+            true,
+        ),
+    ]
+}
+
+/// Convolution (with and without its ReLU) on the GPU against Burn's
+/// stock convolution: the output and the gradients of the input, weight
+/// and bias, on a contiguous input and a channels-last one.
+#[test]
+fn convolution_matches_stock_on_the_gpu() {
+    let Some((device, _turn)) = gpu() else { return };
+    let device = device.autodiff();
+    let contiguous = values([2, 3, 7, 6], 1.0, &device);
+    let channels_last = values([2, 7, 6, 3], 2.0, &device).permute([0, 3, 1, 2]);
+    for (weight_shape, options, bias) in conv_cases() {
+        for x in [&contiguous, &channels_last] {
+            for with_relu in [false, true] {
+                check_conv(x.clone(), weight_shape, options.clone(), bias, with_relu);
+            }
+        }
+    }
+}
+
+fn check_conv(
+    x: Tensor<4>,
+    weight_shape: [usize; 4],
+    options: ConvOptions<2>,
+    with_bias: bool,
+    with_relu: bool,
+) {
+    let device = x.device();
+    let what = format!("{weight_shape:?} {options:?} bias {with_bias} relu {with_relu}");
+    let run = |fast: bool| {
+        let x = x.clone().detach().require_grad();
+        let weight = values(weight_shape, 5.0, &device).require_grad();
+        let bias = with_bias.then(|| values([weight_shape[0]], 6.0, &device).require_grad());
+        let out = match (fast, with_relu) {
+            (true, false) => {
+                crate::conv2d(x.clone(), weight.clone(), bias.clone(), options.clone())
+            }
+            (true, true) => {
+                crate::conv2d_relu(x.clone(), weight.clone(), bias.clone(), options.clone())
+            }
+            (false, relu_after) => {
+                let out = burn::tensor::module::conv2d(
+                    x.clone(),
+                    weight.clone(),
+                    bias.clone(),
+                    options.clone(),
+                );
+                if relu_after { relu(out) } else { out }
+            }
+        };
+        let upstream = values(out.dims(), 7.0, &device);
+        let grads = (out.clone() * upstream).sum().backward();
+        let bias_grad = bias.map(|b| b.grad(&grads).unwrap());
+        (
+            out,
+            x.grad(&grads).unwrap(),
+            weight.grad(&grads).unwrap(),
+            bias_grad,
+        )
+    };
+    let (fast, stock) = (run(true), run(false));
+    assert_close(&format!("{what}: output"), fast.0, stock.0);
+    assert_close(&format!("{what}: x grad"), fast.1, stock.1);
+    assert_close(&format!("{what}: weight grad"), fast.2, stock.2);
+    if let (Some(f), Some(s)) = (fast.3, stock.3) {
+        assert_close(&format!("{what}: bias grad"), f, s);
+    }
+}
+
+/// A convolution with its bias and ReLU is one launch forward, and all
+/// three of its gradients one launch backward.
+#[test]
+fn convolution_is_one_launch_each_way_on_the_gpu() {
+    use crate::FastLayers;
+    use burn::backend::Dispatch;
+    let Some((device, _turn)) = gpu() else { return };
+    let (weight_shape, options, _) = conv_cases().remove(0);
+    let x = values([2, 3, 7, 6], 1.0, &device);
+    let weight = values(weight_shape, 5.0, &device);
+    let bias = values([weight_shape[0]], 6.0, &device);
+    let forward = launches_of(&device, || {
+        crate::conv2d_relu(
+            x.clone(),
+            weight.clone(),
+            Some(bias.clone()),
+            options.clone(),
+        )
+        .into_data()
+    });
+    assert_eq!(forward.total(), 1, "{forward:?}");
+    let dy = values([2, weight_shape[0], 7, 6], 7.0, &device);
+    let backward = launches_of(&device, || {
+        let conv = crate::ConvPrimitive {
+            x: x.clone().into_dispatch(),
+            weight: weight.clone().into_dispatch(),
+            options: options.clone(),
+        };
+        let grads = Dispatch::conv2d_fast_grads(conv, dy.clone().into_dispatch());
+        (
+            Tensor::<4>::from_dispatch(grads.x).into_data(),
+            Tensor::<4>::from_dispatch(grads.params.weight).into_data(),
+            Tensor::<1>::from_dispatch(grads.params.bias).into_data(),
+        )
+    });
+    assert_eq!(backward.total(), 1, "{backward:?}");
 }
