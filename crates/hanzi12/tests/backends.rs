@@ -9,6 +9,10 @@
 //! Mesa software Vulkan) each test says so in one line and checks nothing
 //! else. All tests share one process, so the kernels compiled for one network
 //! serve the others (on a software adapter compiling is most of the time).
+//! The wgpu training step must launch the `kernels` crate's own GPU kernels
+//! (convolution, BatchNorm, loss; counted by `kernels::launches`), so what
+//! is compared is those kernels against flex; the tests take turns on the
+//! GPU, as launches are counted process-wide.
 //!
 //! Tolerances, for f32 arithmetic summed in another order:
 //! - logits: [`LOGITS`] absolute;
@@ -34,7 +38,7 @@ use dataset::synth::{SynthConfig, SyntheticHanzi12};
 use dataset::{Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, PixelConvention};
 use models::{ModelConfig, ModelOptions, Network};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use hanzi12::backend::{self, Backend};
 use hanzi12::optim::FusedAdam;
@@ -65,6 +69,28 @@ fn wgpu() -> Option<Device> {
         return None;
     }
     Some(Backend::Wgpu.device().expect("the wgpu adapter starts"))
+}
+
+/// The tests' turn on the GPU: launches are counted process-wide, so while
+/// one test counts its step's kernels no other may launch any.
+fn gpu_turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The hand-written GPU kernels (`kernels`' cube backend) a training step of
+/// network `name` must launch on wgpu, so the comparison checks them and not
+/// Burn's stock operations: the loss always, the convolution's forward and
+/// backward where it has convolutions, BatchNorm's where it has BatchNorm.
+fn cube_kernels(name: &str) -> Vec<&'static str> {
+    let mut expected = vec!["CrossEntropyKernel"];
+    if name != "mlp" {
+        expected.extend(["ConvForwardKernel", "ConvBackwardKernel"]);
+    }
+    if name.contains("bn") || name == "cnn_res" {
+        expected.extend(["NormTrainKernel", "NormBackwardKernel"]);
+    }
+    expected
 }
 
 /// Real handwriting where there is some, else the synthetic set.
@@ -256,6 +282,7 @@ fn moved(model: &Network, config: &ModelConfig, to: &Device, file: &std::path::P
 
 fn one_network_two_backends(name: &str) {
     let Some(gpu) = wgpu() else { return };
+    let _turn = gpu_turn();
     let config = ModelConfig::from_name(name, &ModelOptions::default()).unwrap();
     let items = items();
     let flex = Device::flex();
@@ -299,7 +326,16 @@ fn one_network_two_backends(name: &str) {
     );
 
     let grads_flex = snapshot(&on_flex, Some(&gradients(&on_flex, &items, &train_flex)));
-    let grads_gpu = snapshot(&on_gpu, Some(&gradients(&on_gpu, &items, &train_gpu)));
+    let (grads_gpu, launches) =
+        kernels::launches::count(&gpu, || gradients(&on_gpu, &items, &train_gpu));
+    for kernel in cube_kernels(name) {
+        assert!(
+            launches.by_kernel.contains_key(kernel),
+            "{name}: the training step on wgpu launched no {kernel}: {:?}",
+            launches.ranked()
+        );
+    }
+    let grads_gpu = snapshot(&on_gpu, Some(&grads_gpu));
     assert!(!grads_flex.is_empty(), "{name}: no gradients");
     // A gradient that is zero in exact arithmetic is rounding noise of the
     // terms summed into it, so the floor scales with the network's largest.
@@ -400,6 +436,7 @@ fn cnn_res_is_the_same_network_on_wgpu_and_flex() {
 #[test]
 fn dropout_on_wgpu_drops_its_share_and_scales_the_rest() {
     let Some(gpu) = wgpu() else { return };
+    let _turn = gpu_turn();
     let dropout = burn::nn::DropoutConfig::new(0.25).init();
     let ones = Tensor::<2>::ones([64, 1024], &gpu.autodiff());
     let out: Vec<f32> = dropout
