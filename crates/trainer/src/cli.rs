@@ -134,4 +134,66 @@ mod tests {
             ["backend"]
         );
     }
+
+    /// What `trainer ARGV` parses to.
+    fn parse(argv: &[String]) -> Command {
+        let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        cli.command.expect("a subcommand")
+    }
+
+    /// Every run of every study's plan (quick and full, on a data folder
+    /// and on synthetic data), printed as a command and parsed back by this
+    /// command line, trains exactly what the study planned, in its own
+    /// folder: the commands cannot drift from the studies.
+    #[test]
+    fn every_planned_command_parses_back_to_its_run() {
+        use lab::scratch::Scratch;
+        use lab::study::{Budget, Job, plans};
+        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        for study in [
+            "trainer study all --out o",
+            "trainer study all --quick --out o",
+            "trainer study all --data some/train --seeds 2 --cnn-epochs 3 --out o",
+            "trainer study all --quick --data some/train --backend ndarray --out o",
+        ] {
+            let Command::Study(args) = parse(&words(study)) else {
+                panic!("a study");
+            };
+            let budget = Budget::from_args(&args).unwrap();
+            let plans = plans(args.name, args.out.as_deref().unwrap(), &budget);
+            let runs: Vec<_> = plans.iter().flat_map(|(_, plan)| plan).collect();
+            let mut dirs: Vec<_> = runs.iter().map(|run| run.dir.clone()).collect();
+            dirs.sort();
+            dirs.dedup();
+            assert_eq!(dirs.len(), runs.len(), "{study}: a folder planned twice");
+            for run in runs {
+                let argv = run.argv().unwrap();
+                let line = shlex::split(&run.command().unwrap()).unwrap();
+                assert_eq!(line, argv, "the printed line splits back into its words");
+                match (&run.job, parse(&argv)) {
+                    (
+                        Job::Train {
+                            config,
+                            keep_every_epoch,
+                        },
+                        Command::Train(train),
+                    ) => {
+                        let parsed = hanzi12::TrainConfig::try_from(&train).unwrap();
+                        assert_eq!(parsed.to_string(), config.to_string(), "{argv:?}");
+                        assert_eq!(train.keep_every_epoch, *keep_every_epoch);
+                        assert_eq!(train.artifacts.as_ref(), Some(&run.dir));
+                        assert!(!train.resume, "nothing has started yet");
+                    }
+                    (Job::Sine(config), Command::Scratch(scratch)) => {
+                        let Scratch::Sine(parsed) = Scratch::try_from(&scratch).unwrap() else {
+                            panic!("{argv:?}: not a sine fit");
+                        };
+                        assert_eq!(&parsed, config, "{argv:?}");
+                        assert_eq!(scratch.out.as_ref(), Some(&run.dir));
+                    }
+                    _ => panic!("{argv:?}: another command than planned"),
+                }
+            }
+        }
+    }
 }

@@ -52,6 +52,12 @@ pub struct TrainArgs {
     /// Fraction of each class held out for validation (the last files by number).
     #[arg(long, default_value_t = dataset::DEFAULT_VALID_RATIO)]
     pub valid_ratio: f64,
+    /// Images per class: the first N files of each class of the data folder, or N synthetic images per class [default: every file; synthetic: 620].
+    #[arg(long, value_name = "N")]
+    pub per_class: Option<usize>,
+    /// Seed of the synthetic images, when there is no data folder [default: --seed].
+    #[arg(long)]
+    pub data_seed: Option<u64>,
     #[arg(long, default_value_t = config::DEFAULT_SEED)]
     pub seed: u64,
     /// Data-loading threads.
@@ -69,6 +75,9 @@ pub struct TrainArgs {
     /// Continue the run saved in --artifacts from its last complete epoch (--backend and --workers may change; --epochs extends or shortens the run; other settings are the run's own).
     #[arg(long, requires = "artifacts")]
     pub resume: bool,
+    /// Keep every epoch's checkpoint, not only the last two and the best (to measure each epoch afterwards, as `study regularise` does).
+    #[arg(long)]
+    pub keep_every_epoch: bool,
     /// The flags given on the command line, as opposed to defaults: filled
     /// in by the command line's parser (see [`Given`]).
     #[arg(skip)]

@@ -1,6 +1,6 @@
 //! The run a command line describes.
 
-use anyhow::Result;
+use anyhow::{Result, ensure};
 use dataset::AugmentConfig;
 
 use super::{TrainConfig, default_epochs};
@@ -12,7 +12,27 @@ impl TryFrom<&TrainArgs> for TrainConfig {
 
     /// The run the flags describe, checked.
     fn try_from(args: &TrainArgs) -> Result<TrainConfig> {
-        described(args, args.data.source(args.seed, SYNTH_TRAIN_PER_CLASS))
+        described(args, args.data_source()?)
+    }
+}
+
+impl TrainArgs {
+    /// The data the flags name: the folder of `--data` (else `data/train`),
+    /// or the first `--per-class` files of each of its classes; without a
+    /// folder, `--per-class` synthetic images per class drawn with
+    /// `--data-seed` (else `--seed`).
+    pub fn data_source(&self) -> Result<DataSource> {
+        ensure!(
+            self.per_class != Some(0),
+            "--per-class 0: expected at least 1 image per class"
+        );
+        let seed = self.data_seed.unwrap_or(self.seed);
+        let synthetic = self.per_class.unwrap_or(SYNTH_TRAIN_PER_CLASS);
+        let mut data = self.data.source(seed, synthetic);
+        if let DataSource::Folder { per_class, .. } = &mut data {
+            *per_class = self.per_class;
+        }
+        Ok(data)
     }
 }
 
@@ -77,5 +97,26 @@ pub(super) mod tests {
         assert_eq!(smoothing(&[]), None);
         assert_eq!(smoothing(&["--label-smoothing", "0"]), None);
         assert_eq!(smoothing(&["--label-smoothing", "0.1"]), Some(0.1));
+    }
+
+    #[test]
+    fn per_class_and_data_seed_name_the_data() {
+        let data = |argv: &[&str]| train_args(argv).data_source();
+        assert_eq!(
+            data(&["--data", "d", "--per-class", "24"]).unwrap(),
+            DataSource::Folder {
+                path: "d".into(),
+                per_class: Some(24)
+            }
+        );
+        assert_eq!(
+            data(&["--data", "d"]).unwrap(),
+            DataSource::Folder {
+                path: "d".into(),
+                per_class: None
+            }
+        );
+        let error = data(&["--data", "d", "--per-class", "0"]).unwrap_err();
+        assert!(error.to_string().starts_with("--per-class 0: "), "{error}");
     }
 }

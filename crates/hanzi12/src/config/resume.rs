@@ -11,10 +11,11 @@ use anyhow::{Result, bail};
 use super::TrainConfig;
 use super::from_args::described;
 use crate::args::TrainArgs;
-use crate::data::DataSource;
 
 /// Flags that say where and how the run executes.
-const EXECUTION: [&str; 2] = ["backend", "workers"];
+const EXECUTION: [&str; 3] = ["backend", "workers", "keep-every-epoch"];
+/// Flags that name the data.
+const DATA: [&str; 3] = ["data", "per-class", "data-seed"];
 /// Flags that are part of resuming itself.
 const RESUMING: [&str; 3] = ["resume", "artifacts", "epochs"];
 
@@ -23,9 +24,9 @@ impl TrainConfig {
     /// `args`.
     pub fn resumed_with(mut self, args: &TrainArgs, done: usize) -> Result<TrainConfig> {
         let given = |flag: &str| args.given.contains(flag);
-        // `--data` is compared only when given: its default is the saved data.
-        let data = match given("data") {
-            true => DataSource::real(args.data.path.as_deref()).unwrap_or(self.data.clone()),
+        // The data flags are compared only when given: their default is the saved data.
+        let data = match DATA.iter().any(|flag| given(flag)) {
+            true => args.data_source()?,
             false => self.data.clone(),
         };
         let wanted = described(args, data)?;
@@ -77,7 +78,7 @@ fn new_length(saved: usize, wanted: usize, done: usize) -> Result<usize> {
 fn differs(flag: &str, wanted: &TrainConfig, saved: &TrainConfig) -> bool {
     match flag {
         "model" | "hidden" | "activation" | "dropout" => !same(&wanted.model, &saved.model),
-        "data" => wanted.data != saved.data,
+        "data" | "per-class" | "data-seed" => wanted.data != saved.data,
         "batch-size" => wanted.batch_size != saved.batch_size,
         "lr" => wanted.lr != saved.lr,
         "optimizer" => wanted.optimizer != saved.optimizer,
@@ -109,6 +110,7 @@ mod tests {
     use crate::args::Given;
     use crate::backend::Backend;
     use crate::config::from_args::tests::train_args;
+    use crate::data::DataSource;
 
     /// A saved run: an MLP of 4 epochs on synthetic data.
     fn saved() -> TrainConfig {
@@ -187,5 +189,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("--model"), "{error}");
+    }
+
+    #[test]
+    fn a_full_command_line_with_per_class_repeats_the_run() {
+        // What `study --plan` prints for a resumed run: every flag, again.
+        let argv = [
+            "--model",
+            "mlp",
+            "--epochs",
+            "4",
+            "--data",
+            "d",
+            "--per-class",
+            "24",
+        ];
+        let saved = TrainConfig::try_from(&train_args(&argv)).unwrap();
+        let again: Vec<&str> = argv.iter().copied().chain(["--keep-every-epoch"]).collect();
+        let resumed = saved.clone().resumed_with(&resume_args(&again), 2).unwrap();
+        assert_eq!(resumed.to_string(), saved.to_string());
+        let other = ["--data", "d", "--per-class", "30"];
+        let error = saved
+            .resumed_with(&resume_args(&other), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("--resume: --data, --per-class would change"),
+            "{error}"
+        );
     }
 }

@@ -49,6 +49,9 @@ pub struct ScratchArgs {
     /// Train in f64 instead of f32 (slower; for comparison).
     #[arg(long)]
     pub f64: bool,
+    /// Sine task: also save the fit into this folder (metrics.csv, fit.csv, and fit.json, which `study sine` reads); a folder that holds a finished fit is kept, not fitted again.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 /// "Epochs [default: sine 800, mlp 30, cnn 20]", from the tasks' configs.

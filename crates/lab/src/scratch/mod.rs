@@ -7,6 +7,7 @@
 mod classifiers;
 mod config;
 mod sine_fit;
+mod sine_record;
 
 pub use classifiers::{HanziConfig, HanziNet};
 pub use config::{Scratch, ScratchTask, Training, defaults_per_task};
@@ -21,14 +22,25 @@ use backprop::ndarray::{Array2, Axis};
 /// with `--f64`) and prints per-epoch progress and a final line.
 pub fn run(args: ScratchArgs) -> Result<()> {
     let args = &args;
-    run_task(&Scratch::try_from(args)?, args.f64)
+    let scratch = Scratch::try_from(args)?;
+    if args.out.is_some() && !matches!(scratch, Scratch::Sine(_)) {
+        anyhow::bail!("--out is for --task sine (the mlp and cnn tasks print their results)");
+    }
+    if let Some(out) = &args.out
+        && SineFit::saved_in(out)
+    {
+        // A finished fit is kept: a requeued or repeated job fits nothing again.
+        println!("{}: holds a finished fit, kept", out.display());
+        return Ok(());
+    }
+    run_task(&scratch, args.f64, args.out.as_deref())
 }
 
-/// Runs one task's config, in f64 or f32.
-fn run_task(scratch: &Scratch, f64: bool) -> Result<()> {
+/// Runs one task's config, in f64 or f32; a sine fit is saved into `out`.
+fn run_task(scratch: &Scratch, f64: bool, out: Option<&std::path::Path>) -> Result<()> {
     match (scratch, f64) {
-        (Scratch::Sine(config), false) => sine_fit::run::<f32>(config),
-        (Scratch::Sine(config), true) => sine_fit::run::<f64>(config),
+        (Scratch::Sine(config), false) => sine_fit::run::<f32>(config, out),
+        (Scratch::Sine(config), true) => sine_fit::run::<f64>(config, out),
         (Scratch::Hanzi(config), false) => classifiers::run::<f32>(config, "f32"),
         (Scratch::Hanzi(config), true) => classifiers::run::<f64>(config, "f64"),
     }
@@ -104,6 +116,6 @@ mod tests {
             points: 200,
             ..SineConfig::default()
         };
-        run_task(&Scratch::Sine(config), false).unwrap();
+        run_task(&Scratch::Sine(config), false, None).unwrap();
     }
 }

@@ -8,6 +8,7 @@ use backprop::ndarray::Array2;
 use backprop::{Activation, Mlp, MlpConfig};
 use rand::RngExt;
 use std::f64::consts::PI;
+use std::path::Path;
 use std::time::Instant;
 
 use super::{Training, batches, check_dropout, gather};
@@ -60,6 +61,7 @@ impl SineConfig {
 }
 
 /// What a sine fit learned and how well: the study's figures come from it.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct SineFit {
     /// Training MSE of each epoch.
     pub train_mse: Vec<f64>,
@@ -79,9 +81,13 @@ impl SineFit {
     }
 }
 
-/// `trainer scratch --task sine`: the fit, with progress and a final line.
-pub(super) fn run<F: backprop::Float>(config: &SineConfig) -> Result<()> {
+/// `trainer scratch --task sine`: the fit, with progress and a final line;
+/// saved into `out` when given.
+pub(super) fn run<F: backprop::Float>(config: &SineConfig, out: Option<&Path>) -> Result<()> {
     let fit = fit_sine::<F>(config, true)?;
+    if let Some(dir) = out {
+        fit.save(dir)?;
+    }
     let epochs = fit.train_mse.len();
     let mae = fit.mae();
     println!(

@@ -1,12 +1,10 @@
 //! Studies 2–8: the report's experiments on the 12 characters, trained with
-//! the main job's `train` (Burn's `Learner`): train the settings over the
-//! seeds, draw the curves, write the section.
+//! the main job's `train` (Burn's `Learner`): the settings over the seeds
+//! as planned runs, then, once they finished, the curves and the section.
 
 use anyhow::Result;
 use burn::data::dataset::Dataset;
-use burn::train::Interrupter;
 use hanzi12::config::{OptimizerKind, Schedule, TrainConfig};
-use hanzi12::train::Launch;
 use std::path::Path;
 
 use super::budget::Budget;
@@ -14,23 +12,38 @@ use super::designs::design;
 use super::grid;
 use super::name::StudyName;
 use super::outcome::{Outcome, Variant};
+use super::plan::{Job, PlannedRun};
 use super::section::Section;
 use super::{recipe, variance_shift};
 
-/// Trains, draws and reports study `name` in `dir`.
-pub fn run(
-    name: StudyName,
-    dir: &Path,
-    budget: &Budget,
-    interrupter: &Interrupter,
-) -> Result<Section> {
+/// The runs of study `name` in `dir`: every setting with every seed.
+pub fn plan(name: StudyName, dir: &Path, budget: &Budget) -> Vec<PlannedRun> {
+    // The variance shift is measured on every epoch's checkpoint.
+    let keep_every_epoch = name == StudyName::Regularise;
+    let design = design(name, budget);
+    let mut runs = Vec::new();
+    for variant in &design.variants {
+        for (config, run) in grid::runs_of(dir, variant, &budget.seeds) {
+            runs.push(PlannedRun {
+                study: name,
+                label: variant.label.clone(),
+                seed: config.seed,
+                dir: run.path().to_path_buf(),
+                job: Job::Train {
+                    config,
+                    keep_every_epoch,
+                },
+            });
+        }
+    }
+    runs
+}
+
+/// Draws and reports study `name` from its finished runs in `dir`.
+pub fn section(name: StudyName, dir: &Path, budget: &Budget) -> Result<Section> {
     let design = design(name, budget);
     let regularise = name == StudyName::Regularise;
-    let launch = Launch {
-        keep_every_epoch: regularise,
-        ..Launch::default()
-    };
-    let outcomes = grid::run_all(dir, &design.variants, &budget.seeds, launch, interrupter)?;
+    let outcomes = grid::outcomes(dir, &design.variants, &budget.seeds);
     grid::accuracy_figure(&dir.join("accuracy.png"), &outcomes)?;
     let mut figures = vec![(
         "training (red) and validation (blue) accuracy per epoch; pale: each seed, bold: their mean".to_string(),

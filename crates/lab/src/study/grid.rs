@@ -1,70 +1,44 @@
-//! A study's grid of settings and seeds: trained with the main job's
-//! `train`, then tabled and drawn.
+//! A study's grid of settings and seeds: where each run lives, and the
+//! finished runs tabled and drawn.
 
-use anyhow::{Context, Result};
-use burn::train::Interrupter;
-use hanzi12::RunDir;
+use anyhow::Result;
 use hanzi12::metrics::Split;
-use hanzi12::train::{self, Launch};
+use hanzi12::{RunDir, TrainConfig};
 use plotters::prelude::SeriesLabelPosition;
 use std::path::Path;
 
 use super::outcome::{Outcome, Run, Variant, mean_sd, pm};
 use crate::plot::{self, Chart, Line, Panel};
 
-/// Trains every variant with every seed under `dir/runs/`, reusing runs that
-/// finished earlier and resuming ones that were cut off.
-pub fn run_all(
-    dir: &Path,
-    variants: &[Variant],
-    seeds: &[u64],
-    launch: Launch,
-    interrupter: &Interrupter,
-) -> Result<Vec<Outcome>> {
-    let mut outcomes = Vec::new();
-    for variant in variants {
-        let mut runs = Vec::new();
-        for &seed in seeds {
-            let mut config = variant.config.clone();
-            config.seed = seed;
+/// The runs of one setting, one per seed, each in its own folder under
+/// `dir/runs/`, named after its settings.
+pub fn runs_of(dir: &Path, variant: &Variant, seeds: &[u64]) -> Vec<(TrainConfig, RunDir)> {
+    seeds
+        .iter()
+        .map(|&seed| {
+            let config = variant.config.clone().with_seed(seed);
             let run = RunDir::for_setting(&dir.join("runs"), &variant.label, &config);
-            if run.finished(config.epochs) {
-                println!(
-                    "{}: seed {seed} finished earlier, reused ({})",
-                    variant.label,
-                    run.path().display()
-                );
-            } else {
-                println!(
-                    "--- {}: seed {seed} -> {}",
-                    variant.label,
-                    run.path().display()
-                );
-                let launch = Launch {
-                    resume: run.holds_a_run(),
-                    ..launch
-                };
-                let outcome = train::train(&config, &run, launch, interrupter.clone())
-                    .with_context(|| format!("{} (seed {seed})", variant.label))?;
-                if let Some(reason) = outcome.stopped_early {
-                    anyhow::bail!(
-                        "{} (seed {seed}) stopped: {reason}; run the study again to continue",
-                        variant.label
-                    );
-                }
-            }
-            runs.push(Run {
-                rows: run.rows(),
-                dir: run.path().to_path_buf(),
-                config,
-            });
-        }
-        outcomes.push(Outcome {
+            (config, run)
+        })
+        .collect()
+}
+
+/// Every setting with its finished runs, read from their folders.
+pub fn outcomes(dir: &Path, variants: &[Variant], seeds: &[u64]) -> Vec<Outcome> {
+    variants
+        .iter()
+        .map(|variant| Outcome {
             variant: variant.clone(),
-            runs,
-        });
-    }
-    Ok(outcomes)
+            runs: runs_of(dir, variant, seeds)
+                .into_iter()
+                .map(|(config, run)| Run {
+                    rows: run.rows(),
+                    dir: run.path().to_path_buf(),
+                    config,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// The table of final figures, one row per setting.

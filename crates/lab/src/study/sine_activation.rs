@@ -1,18 +1,20 @@
-//! Study 1: the report's sine fit with the hand-written BP network.
+//! Study 1: the report's sine fit with the hand-written BP network: each
+//! setting and seed one fit (`trainer scratch --task sine --out`), then the
+//! figures and the section from the saved fits.
 
 use anyhow::Result;
 use backprop::Activation;
-use std::path::Path;
-
-use hanzi12::atomic::write_atomic;
+use std::path::{Path, PathBuf};
 
 use super::budget::Budget;
 use super::difference::{Difference, sig};
 use super::findings::verdict;
+use super::name::StudyName;
 use super::outcome::{mean_sd, pm};
+use super::plan::{Job, PlannedRun};
 use super::section::Section;
 use crate::plot::{self, Chart, Line, Panel};
-use crate::scratch::{SineConfig, SineFit, Training, fit_sine};
+use crate::scratch::{SineConfig, SineFit, Training};
 
 use plotters::prelude::SeriesLabelPosition;
 
@@ -55,54 +57,59 @@ const SETTINGS: [Setting; 3] = [
     },
 ];
 
-fn save_run(dir: &Path, fit: &SineFit) -> Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut metrics = String::from("epoch,train_mse,test_mae\n");
-    for (i, (mse, mae)) in fit.train_mse.iter().zip(&fit.test_mae).enumerate() {
-        metrics += &format!("{},{mse:.8},{mae:.8}\n", i + 1);
+/// The fit of `setting` with `seed`, as the study trains it.
+fn config(setting: &Setting, seed: u64, budget: &Budget) -> SineConfig {
+    let defaults = SineConfig::default();
+    let full = defaults.points;
+    SineConfig {
+        training: Training {
+            activation: setting.activation,
+            epochs: epochs(setting.epochs, budget),
+            seed,
+            ..defaults.training
+        },
+        points: if budget.quick { full / 10 } else { full },
+        ..defaults
     }
-    write_atomic(&dir.join("metrics.csv"), metrics.as_bytes())?;
-    let mut curve = String::from("x,sin_x,prediction\n");
-    for (x, p) in fit.x.iter().zip(&fit.prediction) {
-        curve += &format!("{x:.6},{:.6},{p:.6}\n", x.sin());
-    }
-    write_atomic(&dir.join("fit.csv"), curve.as_bytes())
 }
 
-pub fn run(dir: &Path, budget: &Budget) -> Result<Section> {
-    let full = SineConfig::default().points;
-    let points = if budget.quick { full / 10 } else { full };
-    let mut fits: Vec<Vec<SineFit>> = Vec::new();
+/// The folder of one fit: `runs/<setting>-seed<seed>`.
+fn folder(dir: &Path, setting: &Setting, seed: u64, budget: &Budget) -> PathBuf {
+    let slug = setting
+        .label(budget)
+        .replace([',', ' '], "-")
+        .to_lowercase();
+    dir.join("runs").join(format!("{slug}-seed{seed}"))
+}
+
+/// The study's fits: every setting with every seed.
+pub fn plan(dir: &Path, budget: &Budget) -> Vec<PlannedRun> {
+    let mut runs = Vec::new();
     for setting in &SETTINGS {
-        let mut per_seed = Vec::new();
         for &seed in &budget.seeds {
-            let defaults = SineConfig::default();
-            let config = SineConfig {
-                training: Training {
-                    activation: setting.activation,
-                    epochs: epochs(setting.epochs, budget),
-                    seed,
-                    ..defaults.training
-                },
-                points,
-                ..defaults
-            };
-            let fit = fit_sine::<f32>(&config, false)?;
-            println!(
-                "sine {}: seed {seed}, mean |error| {:.5} ({:.1} s)",
-                setting.label(budget),
-                fit.mae(),
-                fit.seconds
-            );
-            let slug = setting
-                .label(budget)
-                .replace([',', ' '], "-")
-                .to_lowercase();
-            save_run(&dir.join("runs").join(format!("{slug}-seed{seed}")), &fit)?;
-            per_seed.push(fit);
+            runs.push(PlannedRun {
+                study: StudyName::Sine,
+                label: setting.label(budget),
+                seed,
+                dir: folder(dir, setting, seed, budget),
+                job: Job::Sine(config(setting, seed, budget)),
+            });
         }
-        fits.push(per_seed);
     }
+    runs
+}
+
+/// Draws and reports the study from its finished fits in `dir`.
+pub fn section(dir: &Path, budget: &Budget) -> Result<Section> {
+    let points = config(&SETTINGS[0], 1, budget).points;
+    let fits = SETTINGS
+        .iter()
+        .map(|setting| {
+            (budget.seeds.iter())
+                .map(|&seed| SineFit::load(&folder(dir, setting, seed, budget)))
+                .collect::<Result<Vec<SineFit>>>()
+        })
+        .collect::<Result<Vec<Vec<SineFit>>>>()?;
     draw(dir, &fits, budget)?;
 
     let mae = |i: usize| fits[i].iter().map(SineFit::mae).collect::<Vec<_>>();

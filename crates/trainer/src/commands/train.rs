@@ -14,7 +14,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         train::stop_on_ctrl_c("the finished epochs are saved (continue with --resume)")?;
     let launch = Launch {
         resume: args.resume,
-        ..Default::default()
+        keep_every_epoch: args.keep_every_epoch,
     };
     report(train::train(&config, &run, launch, interrupter)?)
 }

@@ -1,0 +1,116 @@
+//! What the study tests share: the real `trainer` binary, small real data,
+//! running a line of `study --plan`, and a section without its timings.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn trainer() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_trainer"))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `trainer ARGS` in `cwd`, which must succeed; its stdout.
+pub fn ok<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> String {
+    let out = trainer()
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("trainer runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// `trainer ARGS` in `cwd`, which must fail in one line without a panic;
+/// that line.
+pub fn refused<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> String {
+    let out: Output = trainer()
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("trainer runs");
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "should fail: {}", text(&out.stdout));
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    errors[0].to_string()
+}
+
+/// `per_class` images of each class in the course layout under `dir`, or
+/// `None` where this machine has no course data (the test then says so).
+pub fn small_data(dir: &Path, per_class: usize) -> Option<PathBuf> {
+    let root = dir.join("data");
+    testdata::copy_course_sample(&root, per_class).then_some(root)
+}
+
+/// The plan's lines (`trainer study ARGS --plan`, run in `cwd`).
+pub fn plan<S: AsRef<str>>(study: &[S], cwd: &Path) -> Vec<String> {
+    let args: Vec<&str> = study.iter().map(AsRef::as_ref).chain(["--plan"]).collect();
+    ok(&args, cwd).lines().map(String::from).collect()
+}
+
+/// Runs one line of a plan, as a shell would (with this build's binary as
+/// `trainer`), in `cwd`; its stdout.
+pub fn run_line(line: &str, cwd: &Path) -> String {
+    let words = shlex::split(line).expect("a plan line splits into words");
+    assert_eq!(words[0], "trainer", "{line}");
+    ok(&words[1..], cwd)
+}
+
+/// A section (or REPORT.md) without what is measured rather than seeded:
+/// the minutes of training in its heading and the "s per run" column.
+pub fn without_timings(section: &str) -> String {
+    let mut timed_table = false;
+    let mut lines = Vec::new();
+    for line in section.lines() {
+        let mut line = line.to_string();
+        if line.starts_with('`') && line.ends_with(" min of training)") {
+            line.truncate(line.rfind(", ").expect("runs, minutes"));
+        }
+        if !line.starts_with('|') {
+            timed_table = false;
+        } else if line.ends_with("| s per run |") {
+            timed_table = true;
+        }
+        if timed_table {
+            let cut = line.trim_end_matches('|').rfind('|').expect("cells");
+            line.truncate(cut + 1);
+        }
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
+/// The study's section.md under `out`.
+pub fn section(out: &Path, study: &str) -> String {
+    let path = out.join(study).join("section.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The study's figure `file` under `out`.
+pub fn figure(out: &Path, study: &str, file: &str) -> Vec<u8> {
+    std::fs::read(out.join(study).join(file)).expect("a figure")
+}
+
+#[test]
+fn timings_are_cut_out_of_a_section() {
+    let section = "`cargo run -p trainer -- study cnn` (2 runs, 0.3 min of training)\n\n\
+                   | setting | valid | s per run |\n|---|---|---|\n| cnn | 95.00 | 12 |\n\n\
+                   | the default's runs | accuracy % |\n|---|---|\n| one run | 96.00 |";
+    assert_eq!(
+        without_timings(section),
+        "`cargo run -p trainer -- study cnn` (2 runs\n\n\
+         | setting | valid |\n|---|---|\n| cnn | 95.00 |\n\n\
+         | the default's runs | accuracy % |\n|---|---|\n| one run | 96.00 |"
+    );
+}
