@@ -27,14 +27,27 @@ pub struct Hanzi12Batch {
     /// Label smoothing α of this batch's loss: each target read as 1 - α on
     /// its class plus α spread evenly over all 12 (training only).
     pub smoothing: Option<f32>,
+    /// This batch's share of its optimizer step: 1 on one device; 1/N when
+    /// N devices each train on a batch of the step. Burn sums the devices'
+    /// gradients, so each device's loss gradient is scaled by its share to
+    /// make the sum the gradient of the step's mean loss.
+    pub step_share: f32,
 }
 
 /// Builds batches with one allocation for all pixels and one for all targets.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Hanzi12Batcher {
     pub convention: PixelConvention,
     /// Label smoothing the batches ask of the loss.
     pub smoothing: Option<f32>,
+    /// Each batch's share of its optimizer step (see [`Hanzi12Batch::step_share`]).
+    pub step_share: f32,
+}
+
+impl Default for Hanzi12Batcher {
+    fn default() -> Self {
+        Hanzi12Batcher::new(PixelConvention::default())
+    }
 }
 
 impl Hanzi12Batcher {
@@ -42,12 +55,18 @@ impl Hanzi12Batcher {
         Hanzi12Batcher {
             convention,
             smoothing: None,
+            step_share: 1.0,
         }
     }
 
     /// Batches whose loss smooths the labels by `smoothing`.
     pub fn with_smoothing(self, smoothing: Option<f32>) -> Self {
         Hanzi12Batcher { smoothing, ..self }
+    }
+
+    /// Batches that are `step_share` of their optimizer step each.
+    pub fn with_step_share(self, step_share: f32) -> Self {
+        Hanzi12Batcher { step_share, ..self }
     }
 
     /// The images of `items` as one `[B, 1, 28, 28]` tensor.
@@ -74,6 +93,7 @@ impl Batcher<Hanzi12Item, Hanzi12Batch> for Hanzi12Batcher {
             images: self.images(&items, device),
             targets,
             smoothing: self.smoothing,
+            step_share: self.step_share,
         }
     }
 }

@@ -130,6 +130,11 @@ fn input<const D: usize>(layer: &BatchNorm, x: Tensor<D>) -> kernels::NormInput<
 /// averages them, and training steps run on whichever thread of rayon's pool
 /// is free (`kernels::on_pool_thread`), so updates from two threads would be
 /// averaged instead of following one another.
+///
+/// Under Burn's multi-device strategy one step per device runs at once,
+/// each on a clone of the model whose running statistics are shared, so two
+/// steps update the same layer together: [`RUNNING_UPDATES`] makes each
+/// read-blend-write whole, and both updates count, one after the other.
 fn keep_running(layer: &BatchNorm, stats: kernels::NormStats) {
     let device = stats.mean.device();
     let blend = |running: &RunningState<Tensor<1>>, batch: Tensor<1>| {
@@ -142,9 +147,19 @@ fn keep_running(layer: &BatchNorm, stats: kernels::NormStats) {
         // A clone shares the layer's value.
         running.clone().map(&mut Replace(value));
     };
+    let _turn = RUNNING_UPDATES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     blend(&layer.running_mean, stats.mean);
     blend(&layer.running_var, stats.variance);
 }
+
+/// One running-statistics update at a time in the process. Held only over
+/// operations on one value per channel, far below the size at which flex
+/// splits an operation across rayon's threads, so a thread holding it never
+/// waits for the pool (where it could pick up another step that waits for
+/// the lock).
+static RUNNING_UPDATES: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Replaces the value of the (one) tensor it maps.
 struct Replace(Tensor<1>);
@@ -255,6 +270,59 @@ mod tests {
             let _ = stock.forward(x);
         }
         assert_same_running(&fast, &stock);
+    }
+
+    /// Burn's multi-device strategy runs one step per device at once on a
+    /// model whose running statistics are shared: both steps' updates
+    /// count, one after the other (in either order), none is lost.
+    #[test]
+    fn concurrent_steps_both_update_the_running_statistics() {
+        let layer = || BatchNormConfig::new(3).init(&device());
+        let after = |batches: [&Tensor<4>; 2]| {
+            let stock = layer();
+            for x in batches {
+                let _ = stock.forward(x.clone());
+            }
+            stock
+        };
+        let close = |a: &BatchNorm, b: &BatchNorm| {
+            let values = |l: &BatchNorm| {
+                let mut v = l
+                    .running_mean
+                    .value_sync()
+                    .into_data()
+                    .to_vec::<f32>()
+                    .unwrap();
+                v.extend(
+                    l.running_var
+                        .value_sync()
+                        .into_data()
+                        .to_vec::<f32>()
+                        .unwrap(),
+                );
+                v
+            };
+            let (a, b) = (values(a), values(b));
+            a.iter().zip(&b).all(|(a, b)| (a - b).abs() < 1e-4)
+        };
+        for round in 0..20 {
+            let (a, b) = (training_batch(2 * round), training_batch(2 * round + 1));
+            let fast = layer();
+            let start = std::sync::Barrier::new(2);
+            std::thread::scope(|s| {
+                for x in [&a, &b] {
+                    let (fast, start) = (&fast, &start);
+                    s.spawn(move || {
+                        start.wait();
+                        norm(fast, x.clone())
+                    });
+                }
+            });
+            assert!(
+                close(&fast, &after([&a, &b])) || close(&fast, &after([&b, &a])),
+                "round {round}: an update was lost"
+            );
+        }
     }
 
     #[test]

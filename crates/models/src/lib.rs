@@ -253,15 +253,23 @@ impl Network {
 
 /// Each step (and optimizer step) runs on a CPU device on a thread of
 /// rayon's pool, so that the operations inside it are not each handed over
-/// from the Learner's thread (see `kernels::on_compute_thread`).
+/// from the Learner's thread (see `kernels::on_compute_thread`). Under
+/// Burn's multi-device strategy each device's worker thread does the same.
 impl TrainStep for Network {
     type Input = Hanzi12Batch;
     type Output = ClassificationOutput;
 
     fn step(&self, batch: Hanzi12Batch) -> TrainOutput<ClassificationOutput> {
         kernels::on_compute_thread(&batch.images.device(), || {
+            let share = batch.step_share;
             let item = self.classify(batch);
-            TrainOutput::new(self, item.loss.backward(), item)
+            // The metrics see the batch's own mean loss; the gradient is
+            // the batch's share of the step's (see `Hanzi12Batch::step_share`).
+            let loss = match share == 1.0 {
+                true => item.loss.clone(),
+                false => item.loss.clone().mul_scalar(share),
+            };
+            TrainOutput::new(self, loss.backward(), item)
         })
     }
 

@@ -22,6 +22,7 @@ fn batch(size: usize, device: &Device) -> Hanzi12Batch {
         images: Tensor::from_data(TensorData::new(pixels, [size, 1, 28, 28]), device),
         targets: Tensor::from_data(TensorData::new(targets, [size]), device),
         smoothing: None,
+        step_share: 1.0,
     }
 }
 

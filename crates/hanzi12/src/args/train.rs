@@ -20,8 +20,12 @@ pub struct TrainArgs {
     /// Passes over the training data [default: 10; the mlp: 30; half as many on the built-in synthetic data, which has twice the images]; with --resume, a new length for the run.
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Images per optimizer step (split evenly across --devices).
     #[arg(long, default_value_t = config::DEFAULT_BATCH_SIZE)]
     pub batch_size: usize,
+    /// Devices that train the run together through Burn's multi-device strategy: with --backend wgpu the N best adapters, with a CPU backend N workers sharing the CPU. Each trains on an equal share of every step's batch, and Burn combines their gradients into one step (docs/devices.md).
+    #[arg(long, default_value_t = 1)]
+    pub devices: usize,
     /// Learning rate (peak of the schedule).
     #[arg(long, default_value_t = config::DEFAULT_LR, allow_negative_numbers = true)]
     pub lr: f64,
@@ -72,7 +76,7 @@ pub struct TrainArgs {
     /// Start from the weights of a trained run folder (fine-tuning) instead of random ones.
     #[arg(long)]
     pub init: Option<PathBuf>,
-    /// Continue the run saved in --artifacts from its last complete epoch (--backend and --workers may change; --epochs extends or shortens the run; other settings are the run's own).
+    /// Continue the run saved in --artifacts from its last complete epoch (--backend, --devices and --workers may change; --epochs extends or shortens the run; other settings are the run's own).
     #[arg(long, requires = "artifacts")]
     pub resume: bool,
     /// Keep every epoch's checkpoint, not only the last two and the best (to measure each epoch afterwards, as `study regularise` does).

@@ -107,6 +107,47 @@ pub fn choose(adapters: &[Adapter]) -> Option<&Adapter> {
     adapters.iter().min_by_key(|a| a.rank())
 }
 
+/// The `count` adapters `--devices count` trains on: the best `count`
+/// ([`choose`]'s order). A software adapter is taken only where every one
+/// taken is: a step waits for its slowest device, so one beside a GPU would
+/// hold the GPU back to its pace. The error names what there is.
+pub fn choose_several(adapters: &[Adapter], count: usize) -> Result<Vec<&Adapter>, String> {
+    let mut ranked: Vec<&Adapter> = adapters.iter().collect();
+    ranked.sort_by_key(|a| a.rank());
+    let hardware: Vec<&Adapter> = ranked
+        .iter()
+        .copied()
+        .filter(|a| !a.is_software())
+        .collect();
+    let usable = match hardware.is_empty() {
+        true => ranked,
+        false => hardware,
+    };
+    if usable.len() >= count {
+        return Ok(usable.into_iter().take(count).collect());
+    }
+    let names = |list: &[&Adapter]| {
+        list.iter()
+            .map(|a| a.describe())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let found = match usable.len() {
+        0 => return Err(NO_ADAPTER.to_string()),
+        1 => format!("1 adapter ({})", names(&usable)),
+        n => format!("{n} adapters ({})", names(&usable)),
+    };
+    let software = adapters.len() - usable.len();
+    let beside = match software {
+        0 => String::new(),
+        _ => " besides software ones, which would hold every step back to their pace".to_string(),
+    };
+    Err(format!(
+        "--devices {count}: --backend wgpu found {found}{beside}; expected at least {count} (use --devices {}, or --backend flex, whose --devices runs several workers on the CPU)",
+        usable.len()
+    ))
+}
+
 /// How Burn names `chosen`: its API, and its kind numbered among the
 /// adapters of that kind on that API, as CubeCL counts them.
 pub(super) fn selector(chosen: &Adapter, all: &[Adapter]) -> (WgpuBackend, DeviceKind) {
@@ -163,6 +204,45 @@ mod tests {
         assert!(chosen.is_software());
         assert_eq!(selector(chosen, software).1, DeviceKind::Cpu);
         assert!(choose(&[]).is_none());
+    }
+
+    #[test]
+    fn several_devices_are_the_best_adapters_and_software_only_among_software() {
+        use wgpu::{Backend::*, DeviceType::*};
+        let all = [
+            adapter("llvmpipe", Cpu, Vulkan),
+            adapter("Intel", IntegratedGpu, Vulkan),
+            adapter("NVIDIA 1", DiscreteGpu, Vulkan),
+            adapter("NVIDIA 2", DiscreteGpu, Vulkan),
+        ];
+        let names =
+            |chosen: Vec<&Adapter>| chosen.iter().map(|a| a.name.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            names(choose_several(&all, 2).unwrap()),
+            ["NVIDIA 1", "NVIDIA 2"]
+        );
+        assert_eq!(
+            names(choose_several(&all, 3).unwrap()),
+            ["NVIDIA 1", "NVIDIA 2", "Intel"]
+        );
+        let error = choose_several(&all, 4).unwrap_err();
+        assert!(
+            error.starts_with("--devices 4: --backend wgpu found 3 adapters (NVIDIA 1 (discrete GPU, Vulkan); NVIDIA 2"),
+            "{error}"
+        );
+        assert!(error.contains("besides software ones"), "{error}");
+        assert!(error.contains("use --devices 3"), "{error}");
+        // Only software adapters: they are taken, as for one device.
+        let software = [adapter("llvmpipe", Cpu, Vulkan), adapter("WARP", Cpu, Dx12)];
+        assert_eq!(
+            names(choose_several(&software, 2).unwrap()),
+            ["llvmpipe", "WARP"]
+        );
+        assert_eq!(
+            choose_several(&software[..1], 2).unwrap_err(),
+            "--devices 2: --backend wgpu found 1 adapter (llvmpipe (CPU, software, Vulkan)); expected at least 2 (use --devices 1, or --backend flex, whose --devices runs several workers on the CPU)"
+        );
+        assert_eq!(choose_several(&[], 2).unwrap_err(), NO_ADAPTER);
     }
 
     #[test]

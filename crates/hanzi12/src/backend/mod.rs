@@ -89,4 +89,31 @@ impl Backend {
             Backend::Wgpu => wgpu_device::wgpu_device()?,
         })
     }
+
+    /// `count` devices that train one run together (`--devices`): for
+    /// `wgpu` the best `count` adapters, refused where there are fewer; for
+    /// a CPU backend its one device `count` times, which Burn's
+    /// multi-device strategy runs as `count` workers sharing the CPU.
+    pub fn devices(self, count: usize) -> Result<Vec<Device>> {
+        match (self, count) {
+            (_, 0) => anyhow::bail!("--devices 0: expected at least 1"),
+            (Backend::Wgpu, 1) => Ok(vec![wgpu_device::wgpu_device()?]),
+            (Backend::Wgpu, _) => wgpu_device::wgpu_devices(count),
+            (cpu, _) => Ok(vec![cpu.device()?; count]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cpu_backend_gives_its_device_once_per_worker() {
+        let devices = Backend::Flex.devices(3).unwrap();
+        assert_eq!(devices.len(), 3);
+        assert!(devices.iter().all(|d| *d == Device::flex()));
+        let error = Backend::Flex.devices(0).unwrap_err().to_string();
+        assert_eq!(error, "--devices 0: expected at least 1");
+    }
 }

@@ -12,7 +12,9 @@ impl TryFrom<&TrainArgs> for TrainConfig {
 
     /// The run the flags describe, checked.
     fn try_from(args: &TrainArgs) -> Result<TrainConfig> {
-        described(args, args.data_source()?)
+        let config = described(args, args.data_source()?)?;
+        config.check()?;
+        Ok(config)
     }
 }
 
@@ -36,7 +38,10 @@ impl TrainArgs {
     }
 }
 
-/// The run the flags describe, on `data`.
+/// The run the flags describe, on `data`, not yet checked as a whole: a
+/// resumed run checks what it becomes, its saved settings with the flags it
+/// honours (`--devices 3` with a saved `--batch-size 96` is not refused for
+/// the default 64).
 pub(super) fn described(args: &TrainArgs, data: DataSource) -> Result<TrainConfig> {
     let model = args.model.config()?;
     let epochs = args.epochs.unwrap_or_else(|| default_epochs(&model, &data));
@@ -44,6 +49,7 @@ pub(super) fn described(args: &TrainArgs, data: DataSource) -> Result<TrainConfi
         model,
         data,
         backend: args.backend.backend,
+        devices: args.devices,
         epochs,
         batch_size: args.batch_size,
         lr: args.lr,
@@ -62,7 +68,6 @@ pub(super) fn described(args: &TrainArgs, data: DataSource) -> Result<TrainConfi
         patience: args.patience,
         init: args.init.clone(),
     };
-    config.check()?;
     Ok(config)
 }
 
@@ -118,5 +123,26 @@ pub(super) mod tests {
         );
         let error = data(&["--data", "d", "--per-class", "0"]).unwrap_err();
         assert!(error.to_string().starts_with("--per-class 0: "), "{error}");
+    }
+
+    #[test]
+    fn devices_take_equal_shares_of_the_batch() {
+        let config = |argv: &[&str]| TrainConfig::try_from(&train_args(argv));
+        assert_eq!(config(&["--devices", "2"]).unwrap().devices, 2);
+        assert_eq!(config(&[]).unwrap().devices, 1);
+        let four = config(&["--devices", "4", "--batch-size", "32"]).unwrap();
+        assert_eq!((four.devices, four.batch_size), (4, 32));
+        let error = |argv: &[&str]| config(argv).unwrap_err().to_string();
+        assert_eq!(
+            error(&["--devices", "0"]),
+            "--devices 0: expected at least 1"
+        );
+        assert!(
+            error(&["--devices", "3"]).starts_with(
+                "--devices 3: --batch-size 64 does not split evenly across 3 devices (expected a multiple of 3"
+            ),
+            "{}",
+            error(&["--devices", "3"])
+        );
     }
 }

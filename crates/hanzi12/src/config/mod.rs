@@ -68,6 +68,11 @@ pub struct TrainConfig {
     pub data: DataSource,
     #[config(default = "Backend::Flex")]
     pub backend: Backend,
+    /// Devices of `backend` that train together, each on an equal share of
+    /// every step's batch (Burn's multi-device strategy); 1 (and runs saved
+    /// before this existed): one device.
+    #[config(default = 1)]
+    pub devices: usize,
     #[config(default = "DEFAULT_EPOCHS")]
     pub epochs: usize,
     #[config(default = "DEFAULT_BATCH_SIZE")]
@@ -117,6 +122,18 @@ impl TrainConfig {
         if self.batch_size == 0 {
             bail!("--batch-size 0: expected at least 1");
         }
+        if self.devices == 0 {
+            bail!("--devices 0: expected at least 1");
+        }
+        if !self.batch_size.is_multiple_of(self.devices) {
+            bail!(
+                "--devices {}: --batch-size {} does not split evenly across {} devices (expected a multiple of {}: each device trains on an equal share of every step's batch)",
+                self.devices,
+                self.batch_size,
+                self.devices,
+                self.devices
+            );
+        }
         if self.epochs == 0 {
             bail!("--epochs 0: expected at least 1");
         }
@@ -161,5 +178,23 @@ impl TrainConfig {
             .check()
             .map_err(|e| anyhow::anyhow!("--augment: {e}"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `config.json` of a run saved before `devices` existed, as this
+    /// project's trainer wrote it (`--model mlp --epochs 1`).
+    const SAVED_BEFORE_DEVICES: &str = r#"{"model": {"network": "mlp", "layers": [784, 256, 12], "activation": "leakyrelu", "dropout": 0.0}, "data": {"kind": "folder", "path": "/work/shared/hanzi12/train"}, "backend": "flex", "epochs": 1, "batch_size": 64, "lr": 0.001, "optimizer": "adam", "momentum": 0.9, "weight_decay": 0.0, "schedule": "cosine", "augment": {"handwriting": null, "scheme": "random", "max_shift": 2, "crop": 22, "noise_pixels": 5}, "convention": "ink", "normalise": {"ink_side": 22.0, "centre": "mass", "threshold": null}, "label_smoothing": null, "valid_ratio": 0.16129032258064516, "seed": 42, "workers": 1, "patience": 0, "init": null}"#;
+
+    #[test]
+    fn a_run_saved_before_devices_existed_loads_on_one_device() {
+        let config: TrainConfig = serde_json::from_str(SAVED_BEFORE_DEVICES).unwrap();
+        assert_eq!(config.devices, 1);
+        config.check().unwrap();
+        let saved = serde_json::to_value(&config).unwrap();
+        assert_eq!(saved["devices"], 1);
     }
 }

@@ -12,8 +12,10 @@ use super::TrainConfig;
 use super::from_args::described;
 use crate::args::TrainArgs;
 
-/// Flags that say where and how the run executes.
-const EXECUTION: [&str; 3] = ["backend", "workers", "keep-every-epoch"];
+/// Flags that say where and how the run executes. (`--devices` splits the
+/// same `--batch-size` across devices, so the run's steps, and its
+/// learning-rate schedule, stay what they were.)
+const EXECUTION: [&str; 4] = ["backend", "devices", "workers", "keep-every-epoch"];
 /// Flags that name the data.
 const DATA: [&str; 3] = ["data", "per-class", "data-seed"];
 /// Flags that are part of resuming itself.
@@ -42,12 +44,15 @@ impl TrainConfig {
             .collect();
         if !changed.is_empty() {
             bail!(
-                "--resume: {} would change the run's recipe (saved in its config.json); a resumed run may change only --backend, --workers and --epochs (train a new run, or --init from this one, to change the rest)",
+                "--resume: {} would change the run's recipe (saved in its config.json); a resumed run may change only --backend, --devices, --workers and --epochs (train a new run, or --init from this one, to change the rest)",
                 changed.join(", ")
             );
         }
         if given("backend") {
             self.backend = wanted.backend;
+        }
+        if given("devices") {
+            self.devices = wanted.devices;
         }
         if given("workers") {
             self.workers = wanted.workers;
@@ -139,10 +144,39 @@ mod tests {
 
     #[test]
     fn where_and_how_it_runs_is_honoured() {
-        let args = resume_args(&["--backend", "ndarray", "--workers", "3"]);
+        let args = resume_args(&["--backend", "ndarray", "--workers", "3", "--devices", "2"]);
         let resumed = saved().resumed_with(&args, 2).unwrap();
         assert_eq!((resumed.backend, resumed.workers), (Backend::Ndarray, 3));
+        assert_eq!(resumed.devices, 2);
         assert_eq!((resumed.epochs, resumed.lr), (4, 0.01));
+        // Back to one device: also honoured.
+        let one = resumed.resumed_with(&resume_args(&["--devices", "1"]), 3);
+        assert_eq!(one.unwrap().devices, 1);
+    }
+
+    #[test]
+    fn devices_split_the_saved_batch_not_the_default_one() {
+        let args = train_args(&["--model", "mlp", "--batch-size", "96"]);
+        let data = DataSource::Synthetic {
+            per_class: 10,
+            seed: 1,
+        };
+        let saved = described(&args, data).unwrap();
+        let resumed = saved.resumed_with(&resume_args(&["--devices", "3"]), 1);
+        assert_eq!(resumed.unwrap().devices, 3);
+    }
+
+    #[test]
+    fn a_device_count_the_saved_batch_does_not_split_into_is_refused() {
+        // The saved batch is 64: three devices cannot share it evenly.
+        let error = saved()
+            .resumed_with(&resume_args(&["--devices", "3"]), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("--devices 3: --batch-size 64 does not split evenly"),
+            "{error}"
+        );
     }
 
     #[test]

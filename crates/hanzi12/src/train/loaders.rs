@@ -14,6 +14,10 @@ pub struct Loaders {
     pub valid: Arc<dyn DataLoader<Hanzi12Batch>>,
     /// Images per epoch: training (augmented views), validation.
     pub items: [usize; 2],
+    /// Devices the training loader is split across (see [`Self::steps_per_epoch`]).
+    devices: usize,
+    /// Training images per batch on each device.
+    device_batch: usize,
 }
 
 impl Loaders {
@@ -25,20 +29,53 @@ impl Loaders {
             .shuffled()
             .starting_at_epoch(start_epoch as u64);
         let items = [train.len(), valid.len()];
-        let loader = |batcher| {
+        let loader = |batcher, batch_size| {
             DataLoaderBuilder::new(batcher)
-                .batch_size(config.batch_size)
+                .batch_size(batch_size)
                 .num_workers(config.workers)
         };
-        let smoothed = batcher.with_smoothing(config.label_smoothing);
+        // Each device trains on its share of every step's batch.
+        let device_batch = config.batch_size / config.devices;
+        let training = batcher
+            .with_smoothing(config.label_smoothing)
+            .with_step_share(1.0 / config.devices as f32);
         Loaders {
-            train: loader(smoothed).build(train),
-            valid: loader(batcher).build(valid),
+            train: loader(training, device_batch).build(train),
+            valid: loader(batcher, config.batch_size).build(valid),
             items,
+            devices: config.devices,
+            device_batch,
         }
     }
 
-    pub fn steps_per_epoch(&self, batch_size: usize) -> usize {
-        self.items[0].div_ceil(batch_size)
+    /// Optimizer steps per epoch.
+    pub fn steps_per_epoch(&self) -> usize {
+        steps_per_epoch(self.items[0], self.devices, self.device_batch)
+    }
+}
+
+/// Optimizer steps in an epoch of `items`. Burn's multi-device strategy
+/// gives each device a slice of the epoch (the last one the remainder) and
+/// takes one batch from every device that has one left per step.
+fn steps_per_epoch(items: usize, devices: usize, device_batch: usize) -> usize {
+    let largest_slice = items - (items / devices) * (devices - 1);
+    largest_slice.div_ceil(device_batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_epoch_has_as_many_steps_as_its_largest_device_slice_has_batches() {
+        // One device: ceil(100 / 64).
+        assert_eq!(steps_per_epoch(100, 1, 64), 2);
+        // 5232 images, batch 64: 82 steps on one device or on two of 32.
+        assert_eq!(steps_per_epoch(5232, 1, 64), 82);
+        assert_eq!(steps_per_epoch(5232, 2, 32), 82);
+        // 101 images on 2 devices of 10: slices of 50 and 51, 6 steps.
+        assert_eq!(steps_per_epoch(101, 2, 10), 6);
+        // 3 devices of 4 on 25 images: slices 8, 8, 9.
+        assert_eq!(steps_per_epoch(25, 3, 4), 3);
     }
 }

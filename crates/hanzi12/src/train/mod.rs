@@ -49,7 +49,9 @@ pub fn train(
 ) -> Result<Outcome> {
     config.check()?;
     // A backend that cannot start is refused before anything is written.
-    let device = config.backend.device()?;
+    let devices = config.backend.devices(config.devices)?;
+    // The first device holds the model, the optimizer and validation.
+    let device = devices[0].clone();
     // A resumed run is locked before its progress is read; a new one only
     // when it is first written, so a refused start leaves no folder behind.
     let progress = run.open(launch.resume)?;
@@ -61,14 +63,16 @@ pub fn train(
         );
     }
     let (train_set, valid_set) = split_data(config)?;
-    device.seed(config.seed);
+    for device in &devices {
+        device.seed(config.seed);
+    }
     let model = initial_model(config, &device.clone().autodiff(), &progress)?;
     let start_epoch = progress.start_epoch;
     let (_lock, earlier_rows) = progress.take(run, config)?;
     announce(config, &model, [train_set.len(), valid_set.len()]);
 
     let loaders = Loaders::new(config, train_set, valid_set, start_epoch);
-    let scheduler = optimizer::scheduler(config, loaders.steps_per_epoch(config.batch_size))?;
+    let scheduler = optimizer::scheduler(config, loaders.steps_per_epoch())?;
     let diverged = DivergenceSlot::default();
     let training = supervised::training(
         config,
@@ -79,6 +83,7 @@ pub fn train(
             earlier_rows,
         },
         loaders,
+        devices,
         &interrupter,
         &diverged,
     );
@@ -125,8 +130,16 @@ fn initial_model(config: &TrainConfig, device: &Device, progress: &Progress) -> 
 
 /// What is about to train, on what, in one line.
 fn announce(config: &TrainConfig, model: &Network, [train, valid]: [usize; 2]) {
+    let devices = match config.devices {
+        1 => String::new(),
+        n => format!(
+            " on {n} devices ({} images each of every step's {})",
+            config.batch_size / n,
+            config.batch_size
+        ),
+    };
     println!(
-        "training {} ({} parameters) on {}: {train} train / {valid} valid images, backend {}, {} epochs",
+        "training {} ({} parameters) on {}: {train} train / {valid} valid images, backend {}{devices}, {} epochs",
         config.model.describe(),
         model.num_trainable_params(),
         config.data.describe(),

@@ -1,12 +1,14 @@
 //! Burn's supervised training of a run: metrics, the epoch table (and the
 //! dashboard on a terminal), atomic checkpoints, early stopping, resuming.
 
+use burn::prelude::Device;
 use burn::train::checkpoint::{CheckpointingAction, CheckpointingStrategy};
 use burn::train::logger::FileMetricLogger;
 use burn::train::metric::store::{Aggregate, Direction, Split as BurnSplit};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric};
 use burn::train::{
-    Interrupter, MetricEarlyStoppingStrategy, StoppingCondition, SupervisedTraining,
+    ExecutionStrategy, Interrupter, MetricEarlyStoppingStrategy, MultiDeviceOptim,
+    StoppingCondition, SupervisedTraining,
 };
 use models::Network;
 use std::io::IsTerminal;
@@ -32,6 +34,7 @@ pub fn training(
     run: &RunDir,
     start: Start,
     loaders: Loaders,
+    devices: Vec<Device>,
     interrupter: &Interrupter,
     diverged: &DivergenceSlot,
 ) -> SupervisedTraining<Network> {
@@ -56,6 +59,12 @@ pub fn training(
         .num_epochs(config.epochs);
     if !dashboard {
         training = training.renderer(Box::new(QuietRenderer));
+    }
+    if devices.len() > 1 {
+        // Each step, every device trains on its own batch and the first one
+        // adds their gradients up and takes the optimizer step.
+        let strategy = ExecutionStrategy::multi(devices, MultiDeviceOptim::OptimMainDevice);
+        training = training.with_training_strategy(strategy.into());
     }
     if start.launch.keep_every_epoch {
         training = training.with_checkpointing_strategy(KeepEveryEpoch);

@@ -109,6 +109,7 @@ fn random_batch(size: usize, device: &Device, rng: &mut StdRng) -> Hanzi12Batch 
         images,
         targets: Tensor::from_data(TensorData::new(targets, [size]), device),
         smoothing: None,
+        step_share: 1.0,
     }
 }
 

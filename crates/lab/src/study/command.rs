@@ -76,8 +76,9 @@ fn value<T: ValueEnum>(v: T) -> String {
 /// `trainer train`'s flags for every setting of `config`.
 fn train_flags(config: &TrainConfig) -> Result<Vec<String>> {
     let mut flags = model_flags(&config.model)?;
-    let pairs: [(&str, String); 12] = [
+    let pairs: [(&str, String); 13] = [
         ("--backend", config.backend.to_string()),
+        ("--devices", config.devices.to_string()),
         ("--epochs", config.epochs.to_string()),
         ("--batch-size", config.batch_size.to_string()),
         ("--lr", config.lr.to_string()),
