@@ -10,7 +10,7 @@
 //! else. All tests share one process, so the kernels compiled for one network
 //! serve the others (on a software adapter compiling is most of the time).
 //! The wgpu training step must launch the `kernels` crate's own GPU kernels
-//! (convolution, BatchNorm, loss; counted by `kernels::launches`), so what
+//! (BatchNorm, loss; counted by `kernels::launches`), so what
 //! is compared is those kernels against flex; the tests take turns on the
 //! GPU, as launches are counted process-wide.
 //!
@@ -80,13 +80,10 @@ fn gpu_turn() -> MutexGuard<'static, ()> {
 
 /// The hand-written GPU kernels (`kernels`' cube backend) a training step of
 /// network `name` must launch on wgpu, so the comparison checks them and not
-/// Burn's stock operations: the loss always, the convolution's forward and
-/// backward where it has convolutions, BatchNorm's where it has BatchNorm.
+/// Burn's stock operations: the loss always, BatchNorm's where it has
+/// BatchNorm.
 fn cube_kernels(name: &str) -> Vec<&'static str> {
     let mut expected = vec!["CrossEntropyKernel"];
-    if name != "mlp" {
-        expected.extend(["ConvForwardKernel", "ConvBackwardKernel"]);
-    }
     if name.contains("bn") || name == "cnn_res" {
         expected.extend(["NormTrainKernel", "NormBackwardKernel"]);
     }

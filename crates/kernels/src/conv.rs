@@ -5,7 +5,7 @@ use burn::backend::ops::conv::calculate_conv_output_size_asymmetric;
 use burn::backend::{Backend, Dispatch, ExtensionType, ops::ConvOptions, tensor::FloatTensor};
 use burn::tensor::{Shape, Tensor};
 
-use crate::{Activation, FastLayers, accelerated};
+use crate::{Epilogue, FastLayers, accelerated};
 
 /// A convolution's input and weight (`[out, in, kernel height, kernel
 /// width]`) with its options: what its forward and backward passes share.
@@ -41,7 +41,7 @@ pub fn conv2d(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
-    conv2d_then(x, weight, bias, options, Activation::Identity)
+    conv2d_then(x, weight, bias, options, Epilogue::Identity)
 }
 
 /// `relu(conv2d(x))`, the ReLU applied as each image's output is written (not
@@ -53,7 +53,7 @@ pub fn conv2d_relu(
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
-    conv2d_then(x, weight, bias, options, Activation::Relu)
+    conv2d_then(x, weight, bias, options, Epilogue::Relu)
 }
 
 fn conv2d_then(
@@ -61,7 +61,7 @@ fn conv2d_then(
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
-    activation: Activation,
+    activation: Epilogue,
 ) -> Tensor<4> {
     if !accelerated(&x.device(), x.dtype()) || options.groups != 1 {
         let output = burn::tensor::module::conv2d(x, weight, bias, options);
@@ -81,20 +81,16 @@ fn conv2d_then(
     ))
 }
 
-/// The shape and dtype of a convolution's output (for Burn's fusion,
-/// which records the operation before it runs).
+/// The shape and dtype of a convolution's output (for Burn's fusion, which
+/// records the operation before it runs).
 pub(crate) fn output_spec(
     conv: &ConvPrimitiveMetadata,
     _bias: &TensorSpec,
-    _activation: &Activation,
+    _activation: &Epilogue,
 ) -> TensorSpec {
-    let shape = output_shape(&conv.x.shape, &conv.weight.shape, &conv.options);
-    TensorSpec::new(shape, conv.x.dtype)
-}
-
-/// The shape of the output of a convolution of `x` by `weight`.
-pub(crate) fn output_shape(x: &Shape, weight: &Shape, o: &ConvOptions<2>) -> Shape {
-    let ([batch, _, height, width], [channels, _, kh, kw]) = (x.dims(), weight.dims());
+    let ([batch, _, height, width], [channels, _, kh, kw]) =
+        (conv.x.shape.dims(), conv.weight.shape.dims());
+    let o = &conv.options;
     let size = |i: usize, length: usize, kernel: usize| {
         calculate_conv_output_size_asymmetric(
             kernel,
@@ -104,7 +100,8 @@ pub(crate) fn output_shape(x: &Shape, weight: &Shape, o: &ConvOptions<2>) -> Sha
             length,
         )
     };
-    Shape::new([batch, channels, size(0, height, kh), size(1, width, kw)])
+    let shape = Shape::new([batch, channels, size(0, height, kh), size(1, width, kw)]);
+    TensorSpec::new(shape, conv.x.dtype)
 }
 
 /// The shapes and dtypes of a convolution's weight and bias gradients.

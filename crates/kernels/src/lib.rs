@@ -29,7 +29,6 @@
 //! `autodiff/` the backward passes, `stock.rs` the trait's default bodies.
 //! The tests check values and gradients against the stock operations.
 
-mod activation;
 mod adam;
 pub mod adam_batch;
 mod adam_many;
@@ -38,6 +37,7 @@ mod autodiff;
 mod conv;
 mod cube;
 mod elementwise;
+mod epilogue;
 mod flex;
 pub mod launches;
 mod loss;
@@ -49,12 +49,12 @@ mod stock;
 pub mod subnormal;
 mod threads;
 
-pub use activation::Activation;
 pub use adam::{AdamState, AdamStep, adam_step};
 pub use adam_many::FastAdam;
 pub use adapter::wgpu_device;
 pub use conv::{ConvGrads, ConvParamGrads, ConvPrimitive, conv2d, conv2d_relu};
 pub use elementwise::add_relu;
+pub use epilogue::Epilogue;
 pub use loss::{FastLoss, LossOutput, cross_entropy};
 pub use norm::{
     JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormInput, NormOutput,
@@ -82,7 +82,7 @@ pub trait FastLayers: Backend {
     fn conv2d_fast(
         #[extension_type] conv: ConvPrimitive<Self>,
         bias: FloatTensor<Self>,
-        activation: Activation,
+        activation: Epilogue,
     ) -> FloatTensor<Self> {
         stock::conv2d::<Self>(conv, bias, activation)
     }
@@ -119,7 +119,7 @@ pub trait FastLayers: Backend {
     #[fusion(meta = norm::output_spec)]
     fn batch_norm_fast(
         #[extension_type] norm: NormPrimitive<Self>,
-        activation: Activation,
+        activation: Epilogue,
     ) -> NormOutput<Self> {
         stock::batch_norm::<Self>(norm, activation)
     }
@@ -129,7 +129,7 @@ pub trait FastLayers: Backend {
     fn batch_norm_fast_eval(
         #[extension_type] norm: NormPrimitive<Self>,
         #[extension_type] stats: StatsPrimitive<Self>,
-        activation: Activation,
+        activation: Epilogue,
     ) -> FloatTensor<Self> {
         stock::batch_norm_eval::<Self>(norm, stats, activation)
     }
@@ -141,7 +141,7 @@ pub trait FastLayers: Backend {
     fn batch_norm_fast_backward(
         #[extension_type] norm: NormPrimitive<Self>,
         #[extension_type] stats: StatsPrimitive<Self>,
-        activation: Activation,
+        activation: Epilogue,
         output_grad: FloatTensor<Self>,
     ) -> NormGrads<Self> {
         stock::batch_norm_backward::<Self>(norm, stats, activation, output_grad)

@@ -6,7 +6,7 @@
 //! returns them (they feed the running averages); in evaluation ("eval")
 //! mode it normalises with given statistics.
 
-use crate::{Activation, FastLayers, accelerated, add_relu};
+use crate::{Epilogue, FastLayers, accelerated, add_relu};
 use burn::backend::fusion::custom::TensorSpec;
 use burn::backend::{Backend, Dispatch, ExtensionType, tensor::FloatTensor};
 use burn::tensor::Tensor;
@@ -165,15 +165,15 @@ impl<const D: usize> NormInput<D> {
 /// BatchNorm in training mode, as `burn::tensor::module::batch_norm_train`:
 /// the output and the batch statistics.
 pub fn batch_norm_train<const D: usize>(input: NormInput<D>) -> (Tensor<D>, NormStats) {
-    train(input, Activation::Identity)
+    train(input, Epilogue::Identity)
 }
 
 /// `relu(BatchNorm(x))` in training mode, in one pass over the data.
 pub fn batch_norm_relu_train<const D: usize>(input: NormInput<D>) -> (Tensor<D>, NormStats) {
-    train(input, Activation::Relu)
+    train(input, Epilogue::Relu)
 }
 
-fn train<const D: usize>(input: NormInput<D>, activation: Activation) -> (Tensor<D>, NormStats) {
+fn train<const D: usize>(input: NormInput<D>, activation: Epilogue) -> (Tensor<D>, NormStats) {
     if !input.accelerated() {
         let (output, stats) = input.stock_train();
         return (activation.apply(output), stats);
@@ -210,18 +210,18 @@ pub fn batch_norm_join_train<const D: usize>(
 /// BatchNorm in evaluation mode, with the `running` statistics, as
 /// `burn::tensor::module::batch_norm`.
 pub fn batch_norm_eval<const D: usize>(input: NormInput<D>, running: NormStats) -> Tensor<D> {
-    eval(input, running, Activation::Identity)
+    eval(input, running, Epilogue::Identity)
 }
 
 /// `relu(BatchNorm(x))` in evaluation mode, in one pass over the data.
 pub fn batch_norm_relu_eval<const D: usize>(input: NormInput<D>, running: NormStats) -> Tensor<D> {
-    eval(input, running, Activation::Relu)
+    eval(input, running, Epilogue::Relu)
 }
 
 fn eval<const D: usize>(
     input: NormInput<D>,
     running: NormStats,
-    activation: Activation,
+    activation: Epilogue,
 ) -> Tensor<D> {
     if !input.accelerated() {
         return activation.apply(input.stock_eval(running));
@@ -258,7 +258,7 @@ pub fn batch_norm_join_eval<const D: usize>(
 /// fusion, which records the operation before it runs).
 pub(crate) fn output_spec(
     norm: &NormPrimitiveMetadata,
-    _activation: &Activation,
+    _activation: &Epilogue,
 ) -> NormOutputMetadata {
     NormOutputMetadata {
         output: norm.x.clone(),

@@ -7,14 +7,14 @@ use burn::backend::{Backend, tensor::FloatTensor};
 use burn::tensor::Shape;
 
 use crate::{
-    Activation, AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, JoinGrads,
-    JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive, StatsPrimitive,
+    AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, Epilogue, JoinGrads, JoinOutput,
+    JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive, StatsPrimitive,
 };
 
 pub(crate) fn conv2d<B: Backend>(
     conv: ConvPrimitive<B>,
     bias: FloatTensor<B>,
-    activation: Activation,
+    activation: Epilogue,
 ) -> FloatTensor<B> {
     let output = B::conv2d(conv.x, conv.weight, Some(bias), conv.options);
     activate::<B>(output, activation)
@@ -50,16 +50,16 @@ pub(crate) fn conv2d_grads<B: Backend>(
     ConvGrads { x, params }
 }
 
-fn activate<B: Backend>(x: FloatTensor<B>, activation: Activation) -> FloatTensor<B> {
+fn activate<B: Backend>(x: FloatTensor<B>, activation: Epilogue) -> FloatTensor<B> {
     match activation {
-        Activation::Identity => x,
-        Activation::Relu => B::relu(x),
+        Epilogue::Identity => x,
+        Epilogue::Relu => B::relu(x),
     }
 }
 
 pub(crate) fn batch_norm<B: Backend>(
     norm: NormPrimitive<B>,
-    activation: Activation,
+    activation: Epilogue,
 ) -> NormOutput<B> {
     let result = B::batch_norm_train(norm.x, norm.gamma, norm.beta, norm.epsilon);
     NormOutput {
@@ -76,7 +76,7 @@ pub(crate) fn batch_norm<B: Backend>(
 pub(crate) fn batch_norm_eval<B: Backend>(
     norm: NormPrimitive<B>,
     stats: StatsPrimitive<B>,
-    activation: Activation,
+    activation: Epilogue,
 ) -> FloatTensor<B> {
     let output = B::batch_norm(
         norm.x,
@@ -91,23 +91,23 @@ pub(crate) fn batch_norm_eval<B: Backend>(
 
 /// The gradient that passes an activation whose input was `pre`.
 fn through<B: Backend>(
-    activation: Activation,
+    activation: Epilogue,
     pre: impl FnOnce() -> FloatTensor<B>,
     output_grad: FloatTensor<B>,
 ) -> FloatTensor<B> {
     match activation {
-        Activation::Identity => output_grad,
-        Activation::Relu => B::relu_backward(B::relu(pre()), output_grad),
+        Epilogue::Identity => output_grad,
+        Epilogue::Relu => B::relu_backward(B::relu(pre()), output_grad),
     }
 }
 
 pub(crate) fn batch_norm_backward<B: Backend>(
     norm: NormPrimitive<B>,
     stats: StatsPrimitive<B>,
-    activation: Activation,
+    activation: Epilogue,
     output_grad: FloatTensor<B>,
 ) -> NormGrads<B> {
-    let pre = || batch_norm_eval::<B>(norm.clone(), stats.clone(), Activation::Identity);
+    let pre = || batch_norm_eval::<B>(norm.clone(), stats.clone(), Epilogue::Identity);
     let grad = through::<B>(activation, pre, output_grad);
     let grads = B::batch_norm_train_backward(
         norm.x,
@@ -129,8 +129,8 @@ pub(crate) fn add_relu<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> Floa
 }
 
 pub(crate) fn batch_norm_join<B: Backend>(join: JoinPrimitive<B>) -> JoinOutput<B> {
-    let input = batch_norm::<B>(join.input, Activation::Identity);
-    let skip = batch_norm::<B>(join.skip, Activation::Identity);
+    let input = batch_norm::<B>(join.input, Epilogue::Identity);
+    let skip = batch_norm::<B>(join.skip, Epilogue::Identity);
     JoinOutput {
         output: add_relu::<B>(input.output, skip.output),
         stats: JoinStats {
@@ -143,8 +143,8 @@ pub(crate) fn batch_norm_join<B: Backend>(join: JoinPrimitive<B>) -> JoinOutput<
 /// The join's sum before its ReLU.
 fn join_sum<B: Backend>(join: JoinPrimitive<B>, stats: JoinStats<B>) -> FloatTensor<B> {
     B::float_add(
-        batch_norm_eval::<B>(join.input, stats.input, Activation::Identity),
-        batch_norm_eval::<B>(join.skip, stats.skip, Activation::Identity),
+        batch_norm_eval::<B>(join.input, stats.input, Epilogue::Identity),
+        batch_norm_eval::<B>(join.skip, stats.skip, Epilogue::Identity),
     )
 }
 
@@ -161,9 +161,9 @@ pub(crate) fn batch_norm_join_backward<B: Backend>(
     output_grad: FloatTensor<B>,
 ) -> JoinGrads<B> {
     let pre = || join_sum::<B>(join.clone(), stats.clone());
-    let grad = through::<B>(Activation::Relu, pre, output_grad);
+    let grad = through::<B>(Epilogue::Relu, pre, output_grad);
     let backward =
-        |norm, stats, grad| batch_norm_backward::<B>(norm, stats, Activation::Identity, grad);
+        |norm, stats, grad| batch_norm_backward::<B>(norm, stats, Epilogue::Identity, grad);
     JoinGrads {
         input: backward(join.input, stats.input, grad.clone()),
         skip: backward(join.skip, stats.skip, grad),

@@ -11,7 +11,7 @@ use burn::tensor::activation::relu;
 use crate::flex::simd::each_unit;
 
 use crate::{
-    Activation, FastLayers, JoinPrimitive, JoinStats, NormInput, NormPrimitive, NormStats,
+    Epilogue, FastLayers, JoinPrimitive, JoinStats, NormInput, NormPrimitive, NormStats,
     accelerated, batch_norm_join_train, batch_norm_relu_train, batch_norm_train, conv2d,
     conv2d_relu,
 };
@@ -55,7 +55,7 @@ fn the_kernels_serve_flex_f32_only() {
 /// One convolution through both paths: forward values and the gradients of
 /// input, weight and bias for the same upstream gradient.
 fn check_conv(x: [usize; 4], weight: [usize; 4], bias: bool, options: ConvOptions<2>) {
-    check_conv_then(x, weight, bias, options, Activation::Identity);
+    check_conv_then(x, weight, bias, options, Epilogue::Identity);
 }
 
 /// [`check_conv`] for `activation(conv2d(x))`.
@@ -64,7 +64,7 @@ fn check_conv_then(
     weight: [usize; 4],
     bias: bool,
     options: ConvOptions<2>,
-    activation: Activation,
+    activation: Epilogue,
 ) {
     let run = |fast: bool| {
         let x = values(x, 1.0).require_grad();
@@ -72,10 +72,10 @@ fn check_conv_then(
         let b = bias.then(|| values([weight[0]], 3.0).require_grad());
         let (x_, w_, b_, o_) = (x.clone(), w.clone(), b.clone(), options.clone());
         let out = match (fast, activation) {
-            (true, Activation::Identity) => conv2d(x_, w_, b_, o_),
-            (true, Activation::Relu) => conv2d_relu(x_, w_, b_, o_),
-            (false, Activation::Identity) => burn::tensor::module::conv2d(x_, w_, b_, o_),
-            (false, Activation::Relu) => relu(burn::tensor::module::conv2d(x_, w_, b_, o_)),
+            (true, Epilogue::Identity) => conv2d(x_, w_, b_, o_),
+            (true, Epilogue::Relu) => conv2d_relu(x_, w_, b_, o_),
+            (false, Epilogue::Identity) => burn::tensor::module::conv2d(x_, w_, b_, o_),
+            (false, Epilogue::Relu) => relu(burn::tensor::module::conv2d(x_, w_, b_, o_)),
         };
         let upstream = values(out.dims(), 4.0);
         let grads = (out.clone() * upstream).sum().backward();
@@ -104,7 +104,7 @@ fn conv_relu_matches_stock() {
     let options = ConvOptions::new_with_padding([1, 1], [(1, 1), (1, 1)], [1, 1], 1);
     for images in [3, 1] {
         let x = [images, 4, 9, 7];
-        check_conv_then(x, [5, 4, 3, 3], true, options.clone(), Activation::Relu);
+        check_conv_then(x, [5, 4, 3, 3], true, options.clone(), Epilogue::Relu);
     }
 }
 

@@ -291,13 +291,13 @@ mod tests {
                     .running_mean
                     .value_sync()
                     .into_data()
-                    .to_vec::<f32>()
+                    .try_to_vec::<f32>()
                     .unwrap();
                 v.extend(
                     l.running_var
                         .value_sync()
                         .into_data()
-                        .to_vec::<f32>()
+                        .try_to_vec::<f32>()
                         .unwrap(),
                 );
                 v

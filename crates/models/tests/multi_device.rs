@@ -93,8 +93,8 @@ impl ModuleVisitor for Compare {
             return; // BatchNorm's running statistics have no gradient.
         };
         let (a, b) = (
-            a.into_data().to_vec::<f32>().unwrap(),
-            b.into_data().to_vec::<f32>().unwrap(),
+            a.into_data().try_to_vec::<f32>().unwrap(),
+            b.into_data().try_to_vec::<f32>().unwrap(),
         );
         for (a, b) in a.iter().zip(&b) {
             self.largest = self.largest.max(a.abs());

@@ -117,6 +117,17 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// A run's saved `config.json`. Burn's `Config` derive gives no field a
+    /// serde default, so settings added since a run was saved are filled in
+    /// here with what that run did: one device.
+    pub fn from_saved(text: &str) -> serde_json::Result<TrainConfig> {
+        let mut saved: serde_json::Value = serde_json::from_str(text)?;
+        if let Some(fields) = saved.as_object_mut() {
+            fields.entry("devices").or_insert(1.into());
+        }
+        serde_json::from_value(saved)
+    }
+
     /// Refuses settings that cannot train, naming the flag.
     pub fn check(&self) -> Result<()> {
         if self.batch_size == 0 {
@@ -191,7 +202,7 @@ mod tests {
 
     #[test]
     fn a_run_saved_before_devices_existed_loads_on_one_device() {
-        let config: TrainConfig = serde_json::from_str(SAVED_BEFORE_DEVICES).unwrap();
+        let config = TrainConfig::from_saved(SAVED_BEFORE_DEVICES).unwrap();
         assert_eq!(config.devices, 1);
         config.check().unwrap();
         let saved = serde_json::to_value(&config).unwrap();

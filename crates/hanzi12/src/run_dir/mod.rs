@@ -196,7 +196,7 @@ impl RunDir {
         let path = self.config();
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {} (is this a run folder?)", path.display()))?;
-        serde_json::from_str(&text)
+        TrainConfig::from_saved(&text)
             .with_context(|| format!("{} is not a valid run config", path.display()))
     }
 

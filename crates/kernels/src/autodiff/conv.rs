@@ -12,7 +12,7 @@ use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
 
 use super::register;
-use crate::{Activation, ConvGrads, ConvParamGrads, ConvPrimitive, FastLayers};
+use crate::{ConvGrads, ConvParamGrads, ConvPrimitive, Epilogue, FastLayers};
 
 #[derive(Debug)]
 struct Conv2dFast;
@@ -65,7 +65,7 @@ impl<B: Backend + FastLayers> Backward<B, 3> for Conv2dFast {
 pub(super) fn conv2d<B: Backend + FastLayers, C: CheckpointStrategy>(
     conv: ConvPrimitive<Autodiff<B, C>>,
     bias: FloatTensor<Autodiff<B, C>>,
-    activation: Activation,
+    activation: Epilogue,
 ) -> FloatTensor<Autodiff<B, C>> {
     let ConvPrimitive { x, weight, options } = conv;
     let nodes = [x.node(), weight.node(), bias.node()];
@@ -78,7 +78,7 @@ pub(super) fn conv2d<B: Backend + FastLayers, C: CheckpointStrategy>(
                 options: options.clone(),
             };
             let output = B::conv2d_fast(conv, bias.into_primitive(), activation);
-            let relu_output = (activation == Activation::Relu).then(|| output.clone());
+            let relu_output = (activation == Epilogue::Relu).then(|| output.clone());
             prep.finish((x_node, weight_node, options, relu_output), output)
         }
         OpsKind::UnTracked(prep) => {

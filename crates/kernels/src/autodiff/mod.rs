@@ -19,19 +19,19 @@ use burn::backend::autodiff::{
 };
 use burn::backend::tensor::FloatTensor;
 
-use crate::Activation;
+use crate::Epilogue;
 use crate::{ConvPrimitive, FastLayers, JoinOutput, JoinPrimitive, NormOutput, NormPrimitive};
 
 impl<B: Backend + FastLayers, C: CheckpointStrategy> FastLayers for Autodiff<B, C> {
     fn conv2d_fast(
         conv: ConvPrimitive<Self>,
         bias: FloatTensor<Self>,
-        activation: Activation,
+        activation: Epilogue,
     ) -> FloatTensor<Self> {
         conv::conv2d::<B, C>(conv, bias, activation)
     }
 
-    fn batch_norm_fast(norm: NormPrimitive<Self>, activation: Activation) -> NormOutput<Self> {
+    fn batch_norm_fast(norm: NormPrimitive<Self>, activation: Epilogue) -> NormOutput<Self> {
         norm::batch_norm::<B, C>(norm, activation)
     }
 

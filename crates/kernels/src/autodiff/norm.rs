@@ -12,7 +12,7 @@ use burn::backend::tensor::FloatTensor;
 
 use super::{register, untracked};
 use crate::{
-    Activation, FastLayers, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput,
+    Epilogue, FastLayers, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput,
     NormPrimitive, StatsPrimitive,
 };
 
@@ -75,7 +75,7 @@ fn untracked_stats<B: Backend, C: CheckpointStrategy>(
 }
 
 #[derive(Debug)]
-struct BatchNormFast(Activation);
+struct BatchNormFast(Epilogue);
 
 impl<B: Backend + FastLayers> Backward<B, 3> for BatchNormFast {
     type State = Saved<B>;
@@ -99,7 +99,7 @@ impl<B: Backend + FastLayers> Backward<B, 3> for BatchNormFast {
 
 pub(super) fn batch_norm<B: Backend + FastLayers, C: CheckpointStrategy>(
     norm: NormPrimitive<Autodiff<B, C>>,
-    activation: Activation,
+    activation: Epilogue,
 ) -> NormOutput<Autodiff<B, C>> {
     let norm = Tracked::new(norm);
     match BatchNormFast(activation)

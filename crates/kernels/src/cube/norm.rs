@@ -12,7 +12,7 @@ use super::norm_kernels::{norm_backward_kernel, norm_eval_kernel, norm_train_ker
 use super::reduce::UNITS;
 use super::{elementwise_count, empty, f32_input};
 use crate::{
-    Activation, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput,
+    Epilogue, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput,
     NormPrimitive, StatsPrimitive,
 };
 
@@ -81,8 +81,8 @@ fn train_launch(norm: &Norm, skip: Option<&Norm>, relu: bool) -> (CubeTensor, Ve
     (output, vec![stats, skip_stats])
 }
 
-pub(super) fn train(norm: Norm, activation: Activation) -> NormOutput<CubeBackend> {
-    let (output, mut stats) = train_launch(&norm, None, activation == Activation::Relu);
+pub(super) fn train(norm: Norm, activation: Epilogue) -> NormOutput<CubeBackend> {
+    let (output, mut stats) = train_launch(&norm, None, activation == Epilogue::Relu);
     NormOutput {
         output,
         stats: stats.remove(0),
@@ -136,8 +136,8 @@ fn eval_launch(
     output
 }
 
-pub(super) fn eval(norm: Norm, stats: Stats, activation: Activation) -> CubeTensor {
-    eval_launch(&norm, &stats, None, activation == Activation::Relu)
+pub(super) fn eval(norm: Norm, stats: Stats, activation: Epilogue) -> CubeTensor {
+    eval_launch(&norm, &stats, None, activation == Epilogue::Relu)
 }
 
 pub(super) fn join_eval(
@@ -212,10 +212,10 @@ fn backward_launch(
 pub(super) fn backward(
     norm: Norm,
     stats: Stats,
-    activation: Activation,
+    activation: Epilogue,
     dy: CubeTensor,
 ) -> NormGrads<CubeBackend> {
-    let relu = activation == Activation::Relu;
+    let relu = activation == Epilogue::Relu;
     backward_launch((&norm, &stats), None, relu, dy).remove(0)
 }
 

@@ -22,16 +22,15 @@ mod storage;
 use burn::backend::flex::{Flex, FlexTensor};
 
 use crate::{
-    Activation, AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, FastLayers,
-    JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive,
-    StatsPrimitive,
+    AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, Epilogue, FastLayers, JoinGrads,
+    JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive, StatsPrimitive,
 };
 
 impl FastLayers for Flex {
     fn conv2d_fast(
         conv: ConvPrimitive<Self>,
         bias: FlexTensor,
-        activation: Activation,
+        activation: Epilogue,
     ) -> FlexTensor {
         conv::forward(conv, bias, activation)
     }
@@ -51,14 +50,14 @@ impl FastLayers for Flex {
         conv::grads(conv, output_grad)
     }
 
-    fn batch_norm_fast(norm: NormPrimitive<Self>, activation: Activation) -> NormOutput<Self> {
+    fn batch_norm_fast(norm: NormPrimitive<Self>, activation: Epilogue) -> NormOutput<Self> {
         norm::train(norm, activation)
     }
 
     fn batch_norm_fast_eval(
         norm: NormPrimitive<Self>,
         stats: StatsPrimitive<Self>,
-        activation: Activation,
+        activation: Epilogue,
     ) -> FlexTensor {
         norm::eval(norm, stats, activation)
     }
@@ -66,7 +65,7 @@ impl FastLayers for Flex {
     fn batch_norm_fast_backward(
         norm: NormPrimitive<Self>,
         stats: StatsPrimitive<Self>,
-        activation: Activation,
+        activation: Epilogue,
         output_grad: FlexTensor,
     ) -> NormGrads<Self> {
         norm::backward(norm, stats, activation, output_grad)

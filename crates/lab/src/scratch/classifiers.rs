@@ -263,7 +263,7 @@ pub(super) fn run<F: backprop::Float>(config: &HanziConfig, precision: &str) -> 
     let all = source.load()?;
     let (train, valid) = all.split(config.valid_ratio);
     ensure!(!train.is_empty(), "no training images in the data");
-    let (x_train, y_train) = to_arrays::<F>(&train)?;
+    let train = to_arrays::<F>(&train)?;
     let (x_valid, y_valid) = to_arrays::<F>(&valid)?;
 
     let Training {
@@ -275,14 +275,13 @@ pub(super) fn run<F: backprop::Float>(config: &HanziConfig, precision: &str) -> 
         ..
     } = config.training;
     let (mut net, description) = config.build::<F>()?;
-    let target = config.target();
     println!(
         "scratch {}: {description} ({} parameters, {}); {} train / {} valid images from {}; \
          batch {batch}, lr {lr}, momentum {momentum}, {epochs} epochs",
         config.name(),
         net.num_params(),
         precision,
-        x_train.nrows(),
+        train.0.nrows(),
         x_valid.nrows(),
         source.describe()
     );
@@ -295,22 +294,14 @@ pub(super) fn run<F: backprop::Float>(config: &HanziConfig, precision: &str) -> 
     let mut last_valid = 0.0;
     for epoch in 1..=epochs {
         let started = Instant::now();
-        let (mut loss_sum, mut right, mut seen) = (0.0, 0usize, 0usize);
         if config.cosine {
             let progress = (epoch - 1) as f64 / epochs as f64;
             opt.learning_rate = F::from_f64(lr * 0.5 * (1.0 + (PI * progress).cos()));
         }
-        for idx in batches(x_train.nrows(), batch, &mut shuffle) {
-            let xb = shifted(&gather(&x_train, &idx), config.shift, &mut shuffle);
-            let yb: Vec<usize> = idx.iter().map(|&i| y_train[i]).collect();
-            let (loss, ok) = net.train_step(&mut opt, xb.view(), &yb);
-            loss_sum += loss * idx.len() as f64;
-            right += ok;
-            seen += idx.len();
-        }
+        let pass = train_epoch(&mut net, &mut opt, &train, config, &mut shuffle);
         let seconds = started.elapsed().as_secs_f64();
         train_seconds += seconds;
-        images += seen;
+        images += pass.seen;
         let (valid_acc, valid_loss) = net.evaluate(&x_valid, &y_valid);
         if valid_acc > best.0 {
             best = (valid_acc, epoch);
@@ -319,10 +310,10 @@ pub(super) fn run<F: backprop::Float>(config: &HanziConfig, precision: &str) -> 
         println!(
             "epoch {epoch:>3}/{epochs}  train loss {:.4}  train acc {:5.2}%  valid loss {valid_loss:.4}  valid acc {:5.2}%  \
              {:.0} img/s",
-            loss_sum / seen as f64,
-            100.0 * right as f64 / seen as f64,
+            pass.loss_sum / pass.seen as f64,
+            100.0 * pass.right as f64 / pass.seen as f64,
             100.0 * valid_acc,
-            seen as f64 / seconds
+            pass.seen as f64 / seconds
         );
     }
     let throughput = images as f64 / train_seconds.max(1e-9);
@@ -335,14 +326,45 @@ pub(super) fn run<F: backprop::Float>(config: &HanziConfig, precision: &str) -> 
         x_valid.nrows(),
         100.0 * best.0,
         best.1,
-        100.0 * target,
-        if last_valid >= target {
+        100.0 * config.target(),
+        if last_valid >= config.target() {
             "reached"
         } else {
             "NOT reached"
         }
     );
     Ok(())
+}
+
+/// What one pass over the training images summed.
+struct Pass {
+    loss_sum: f64,
+    right: usize,
+    seen: usize,
+}
+
+/// One epoch of SGD steps over `(images, labels)` in a shuffled order.
+fn train_epoch<F: backprop::Float>(
+    net: &mut Net<F>,
+    opt: &mut backprop::Sgd<F>,
+    (images, labels): &(Array2<F>, Vec<usize>),
+    config: &HanziConfig,
+    shuffle: &mut rand::rngs::StdRng,
+) -> Pass {
+    let mut pass = Pass {
+        loss_sum: 0.0,
+        right: 0,
+        seen: 0,
+    };
+    for idx in batches(images.nrows(), config.training.batch_size, shuffle) {
+        let xb = shifted(&gather(images, &idx), config.shift, shuffle);
+        let yb: Vec<usize> = idx.iter().map(|&i| labels[i]).collect();
+        let (loss, ok) = net.train_step(opt, xb.view(), &yb);
+        pass.loss_sum += loss * idx.len() as f64;
+        pass.right += ok;
+        pass.seen += idx.len();
+    }
+    pass
 }
 
 #[cfg(test)]

@@ -118,14 +118,8 @@ pub fn fit_sine<F: backprop::Float>(config: &SineConfig, verbose: bool) -> Resul
     } = config.training;
     let layers = &config.layers;
 
-    let mut g = rng(seed.wrapping_add(100));
-    let x_train =
-        Array2::from_shape_simple_fn((config.points, 1), || F::from_f64(g.random_range(-PI..=PI)));
-    let y_train = x_train.mapv(|x| F::from_f64(x.as_f64().sin()));
-    let x_test = Array2::from_shape_fn((TEST_POINTS, 1), |(i, _)| {
-        F::from_f64(-PI + 2.0 * PI * i as f64 / (TEST_POINTS - 1) as f64)
-    });
-    let y_test = x_test.mapv(|x| F::from_f64(x.as_f64().sin()));
+    let (x_train, y_train) = training_points::<F>(config.points, seed);
+    let (x_test, y_test) = test_points::<F>();
 
     let mut mlp = Mlp::<F>::new(&MlpConfig {
         layers: layers.clone(),
@@ -145,26 +139,20 @@ pub fn fit_sine<F: backprop::Float>(config: &SineConfig, verbose: bool) -> Resul
     let report_every = (epochs / 20).max(1);
     let (mut train_mse, mut test_mae) = (Vec::new(), Vec::new());
     for epoch in 1..=epochs {
-        let mut loss_sum = 0.0;
-        let mut steps = 0;
-        for idx in batches(x_train.nrows(), batch, &mut shuffle) {
-            let xb = gather(&x_train, &idx);
-            let yb = gather(&y_train, &idx);
-            let (out, trace) = mlp.forward_train(xb.view());
-            let (loss, delta) = mse(out.view(), yb.view());
-            let grads = mlp.backward(&trace, delta.view());
-            opt.step(&mut mlp, &grads);
-            loss_sum += loss.as_f64();
-            steps += 1;
-        }
+        let epoch_mse = train_epoch(
+            &mut mlp,
+            &mut opt,
+            (&x_train, &y_train),
+            batch,
+            &mut shuffle,
+        );
         let pred = mlp.forward(x_test.view());
         let mae = mean_absolute_error(pred.view(), y_test.view()).as_f64();
-        train_mse.push(loss_sum / steps as f64);
+        train_mse.push(epoch_mse);
         test_mae.push(mae);
         if verbose && (epoch % report_every == 0 || epoch == epochs) {
             println!(
-                "epoch {epoch:>4}/{epochs}  train mse {:.6}  test mean |error| {mae:.5}",
-                loss_sum / steps as f64
+                "epoch {epoch:>4}/{epochs}  train mse {epoch_mse:.6}  test mean |error| {mae:.5}"
             );
         }
     }
@@ -182,4 +170,42 @@ pub fn fit_sine<F: backprop::Float>(config: &SineConfig, verbose: bool) -> Resul
         max_error,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// `points` inputs drawn uniformly from [-π, π], with their sines.
+fn training_points<F: backprop::Float>(points: usize, seed: u64) -> (Array2<F>, Array2<F>) {
+    let mut g = rng(seed.wrapping_add(100));
+    let x = Array2::from_shape_simple_fn((points, 1), || F::from_f64(g.random_range(-PI..=PI)));
+    let y = x.mapv(|x| F::from_f64(x.as_f64().sin()));
+    (x, y)
+}
+
+/// [`TEST_POINTS`] evenly spaced inputs over [-π, π], with their sines.
+fn test_points<F: backprop::Float>() -> (Array2<F>, Array2<F>) {
+    let x = Array2::from_shape_fn((TEST_POINTS, 1), |(i, _)| {
+        F::from_f64(-PI + 2.0 * PI * i as f64 / (TEST_POINTS - 1) as f64)
+    });
+    let y = x.mapv(|x| F::from_f64(x.as_f64().sin()));
+    (x, y)
+}
+
+/// One epoch of SGD steps on the squared error; its mean over the steps.
+fn train_epoch<F: backprop::Float>(
+    mlp: &mut Mlp<F>,
+    opt: &mut backprop::Sgd<F>,
+    (x, y): (&Array2<F>, &Array2<F>),
+    batch: usize,
+    shuffle: &mut rand::rngs::StdRng,
+) -> f64 {
+    let mut loss_sum = 0.0;
+    let mut steps = 0;
+    for idx in batches(x.nrows(), batch, shuffle) {
+        let (out, trace) = mlp.forward_train(gather(x, &idx).view());
+        let (loss, delta) = mse(out.view(), gather(y, &idx).view());
+        let grads = mlp.backward(&trace, delta.view());
+        opt.step(mlp, &grads);
+        loss_sum += loss.as_f64();
+        steps += 1;
+    }
+    loss_sum / steps as f64
 }

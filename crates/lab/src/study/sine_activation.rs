@@ -112,46 +112,8 @@ pub fn section(dir: &Path, budget: &Budget) -> Result<Section> {
         .collect::<Result<Vec<Vec<SineFit>>>>()?;
     draw(dir, &fits, budget)?;
 
-    let mae = |i: usize| fits[i].iter().map(SineFit::mae).collect::<Vec<_>>();
-    let mut table = String::from(
-        "| setting | mean abs. test error | max abs. error | s per run |\n|---|---|---|---|\n",
-    );
-    for (setting, runs) in SETTINGS.iter().zip(&fits) {
-        let max: Vec<f64> = runs.iter().map(|f| f.max_error).collect();
-        let seconds: Vec<f64> = runs.iter().map(|f| f.seconds).collect();
-        table += &format!(
-            "| {} | {} | {} | {:.1} |\n",
-            setting.label(budget),
-            pm(&runs.iter().map(SineFit::mae).collect::<Vec<_>>(), 5),
-            pm(&max, 4),
-            mean_sd(&seconds).0
-        );
-    }
-    let (leaky, _) = mean_sd(&mae(0));
-    let sigmoid_vs_leaky = Difference::of(&mae(1), &mae(0));
-    let longer = Difference::of(&mae(1), &mae(2));
-    let comparison = format!(
-        "LeakyReLU reaches a mean absolute test error of {}, {} the report's {REPORT_MAE}. \
-         Sigmoid with the same epochs ends with an error {} than LeakyReLU's ({}): on sigmoid learning \
-         more slowly the run {}. At 1000 epochs sigmoid's error is {} than at 800 (the error at 800 is {}): \
-         on the longer run improving the fit the run {}.",
-        sig(leaky),
-        if leaky <= REPORT_MAE {
-            "at or below"
-        } else {
-            "above"
-        },
-        if sigmoid_vs_leaky.diff > 0.0 {
-            "higher"
-        } else {
-            "lower"
-        },
-        sigmoid_vs_leaky.describe(""),
-        verdict(&sigmoid_vs_leaky),
-        if longer.diff > 0.0 { "lower" } else { "higher" },
-        longer.describe(""),
-        verdict(&longer),
-    );
+    let table = table(&fits, budget);
+    let comparison = comparison(&fits);
     let seconds: Vec<f64> = fits.iter().flatten().map(|f| f.seconds).collect();
     Ok(Section {
         runs: seconds.len(),
@@ -177,6 +139,55 @@ pub fn section(dir: &Path, budget: &Budget) -> Result<Section> {
             .into(),
         comparison,
     })
+}
+
+/// One row per setting: errors and time per run over the seeds.
+fn table(fits: &[Vec<SineFit>], budget: &Budget) -> String {
+    let mut table = String::from(
+        "| setting | mean abs. test error | max abs. error | s per run |\n|---|---|---|---|\n",
+    );
+    for (setting, runs) in SETTINGS.iter().zip(fits) {
+        let max: Vec<f64> = runs.iter().map(|f| f.max_error).collect();
+        let seconds: Vec<f64> = runs.iter().map(|f| f.seconds).collect();
+        table += &format!(
+            "| {} | {} | {} | {:.1} |\n",
+            setting.label(budget),
+            pm(&runs.iter().map(SineFit::mae).collect::<Vec<_>>(), 5),
+            pm(&max, 4),
+            mean_sd(&seconds).0
+        );
+    }
+    table
+}
+
+/// The section's reading of the table against the report's claim.
+fn comparison(fits: &[Vec<SineFit>]) -> String {
+    let mae = |i: usize| fits[i].iter().map(SineFit::mae).collect::<Vec<_>>();
+    let (leaky, _) = mean_sd(&mae(0));
+    let sigmoid_vs_leaky = Difference::of(&mae(1), &mae(0));
+    let longer = Difference::of(&mae(1), &mae(2));
+    format!(
+        "LeakyReLU reaches a mean absolute test error of {}, {} the report's {REPORT_MAE}. \
+         Sigmoid with the same epochs ends with an error {} than LeakyReLU's ({}): on sigmoid learning \
+         more slowly the run {}. At 1000 epochs sigmoid's error is {} than at 800 (the error at 800 is {}): \
+         on the longer run improving the fit the run {}.",
+        sig(leaky),
+        if leaky <= REPORT_MAE {
+            "at or below"
+        } else {
+            "above"
+        },
+        if sigmoid_vs_leaky.diff > 0.0 {
+            "higher"
+        } else {
+            "lower"
+        },
+        sigmoid_vs_leaky.describe(""),
+        verdict(&sigmoid_vs_leaky),
+        if longer.diff > 0.0 { "lower" } else { "higher" },
+        longer.describe(""),
+        verdict(&longer),
+    )
 }
 
 fn draw(dir: &Path, fits: &[Vec<SineFit>], budget: &Budget) -> Result<()> {

@@ -17,12 +17,12 @@ use self::matmul::{Operand, matmul};
 use super::lanes::lane_sum;
 use super::parallel::{par_fill, per_task, write_runs};
 use super::storage::{contiguous, tensor, values};
-use crate::{Activation, ConvGrads, ConvParamGrads, ConvPrimitive, stock};
+use crate::{ConvGrads, ConvParamGrads, ConvPrimitive, Epilogue, stock};
 
 pub(super) fn forward(
     conv: ConvPrimitive<Flex>,
     bias: FlexTensor,
-    activation: Activation,
+    activation: Epilogue,
 ) -> FlexTensor {
     let out_shape = output_shape(&conv.x.shape(), &conv.weight.shape(), &conv.options);
     let Some(out_shape) = out_shape.filter(|_| im2col_serves(&conv)) else {
@@ -136,7 +136,7 @@ impl ParamSums {
 impl ConvGeometry {
     /// `Y[o, p] = b[o] + sum over taps of W[o, tap] * col[tap, p]`, image by
     /// image, then the activation on each image's output while it is in cache.
-    fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32], activation: Activation) -> Vec<f32> {
+    fn forward(&self, x: &[f32], weight: &[f32], bias: &[f32], activation: Epilogue) -> Vec<f32> {
         let (taps, positions, out) = (self.taps(), self.positions(), self.channels_out);
         let images = self.images;
         let fill = |col: &mut Vec<f32>, image: usize, y: &mut [MaybeUninit<f32>]| {
@@ -149,7 +149,7 @@ impl ConvGeometry {
                 (Operand::rows(weight, taps), Operand::rows(col, positions)),
                 self.gemm_threads(),
             );
-            if activation == Activation::Relu {
+            if activation == Epilogue::Relu {
                 // As Burn's relu: NaN stays NaN, -0.0 becomes 0.0.
                 // (A select, not a branch: the signs are a coin toss.)
                 for v in y.iter_mut() {

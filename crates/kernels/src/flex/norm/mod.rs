@@ -12,17 +12,17 @@ use burn::tensor::{DType, Shape};
 use self::planes::{ChannelStats, Normalised, Planes, SavedValues};
 use super::storage::{contiguous, tensor, values};
 use crate::{
-    Activation, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput,
+    Epilogue, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput,
     NormPrimitive, StatsPrimitive, stock,
 };
 
-pub(super) fn train(norm: NormPrimitive<Flex>, activation: Activation) -> NormOutput<Flex> {
+pub(super) fn train(norm: NormPrimitive<Flex>, activation: Epilogue) -> NormOutput<Flex> {
     if norm.x.dtype() != DType::F32 {
         return stock::batch_norm::<Flex>(norm, activation);
     }
     let (output, [stats]) = match activation {
-        Activation::Identity => batch_norms::<1, false>([norm]),
-        Activation::Relu => batch_norms::<1, true>([norm]),
+        Epilogue::Identity => batch_norms::<1, false>([norm]),
+        Epilogue::Relu => batch_norms::<1, true>([norm]),
     };
     NormOutput { output, stats }
 }
@@ -30,22 +30,22 @@ pub(super) fn train(norm: NormPrimitive<Flex>, activation: Activation) -> NormOu
 pub(super) fn eval(
     norm: NormPrimitive<Flex>,
     stats: StatsPrimitive<Flex>,
-    activation: Activation,
+    activation: Epilogue,
 ) -> FlexTensor {
     if norm.x.dtype() != DType::F32 {
         return stock::batch_norm_eval::<Flex>(norm, stats, activation);
     }
     let input = [NormWithStats::new(norm, stats)];
     match activation {
-        Activation::Identity => eval_norms::<1, false>(input),
-        Activation::Relu => eval_norms::<1, true>(input),
+        Epilogue::Identity => eval_norms::<1, false>(input),
+        Epilogue::Relu => eval_norms::<1, true>(input),
     }
 }
 
 pub(super) fn backward(
     norm: NormPrimitive<Flex>,
     stats: StatsPrimitive<Flex>,
-    activation: Activation,
+    activation: Epilogue,
     output_grad: FlexTensor,
 ) -> NormGrads<Flex> {
     if norm.x.dtype() != DType::F32 {
@@ -53,8 +53,8 @@ pub(super) fn backward(
     }
     let input = [NormWithStats::new(norm, stats)];
     let [grads] = match activation {
-        Activation::Identity => norms_backward::<1, false>(input, output_grad),
-        Activation::Relu => norms_backward::<1, true>(input, output_grad),
+        Epilogue::Identity => norms_backward::<1, false>(input, output_grad),
+        Epilogue::Relu => norms_backward::<1, true>(input, output_grad),
     };
     grads
 }
