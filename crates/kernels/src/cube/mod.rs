@@ -5,10 +5,11 @@
 //! `#[fusion(...)]` attributes describe their outputs).
 //!
 //! Inputs the kernels are not written for (other dtypes) take the stock
-//! operations, as on flex. Convolutions take Burn's own, autotuned ones,
-//! with the bias and ReLU fused after them by Burn's fusion: a direct
-//! convolution kernel of ours (one launch forward, one backward) trained
-//! 20 to 30 times slower on Mesa's lavapipe (docs/gpu.md).
+//! operations, as on flex. Convolutions take Burn's own, autotuned ones
+//! (which add the bias themselves; a ReLU after them is one more
+//! element-wise operation): a direct convolution kernel of ours (one launch
+//! forward, one backward) trained 20 to 30 times slower on Mesa's lavapipe
+//! (docs/gpu.md).
 
 mod adam;
 mod loss;
