@@ -176,13 +176,8 @@ fn train_throughput(
     }
     sync(&model, &device);
     let img_per_s = (steps * batch) as f64 / started.elapsed().as_secs_f64();
-    // On GPU backends the backward pass runs asynchronously, so its time
-    // shows up in the optimizer phase, which waits for it.
-    let mut phases = [0.0; 3];
     let timed = steps.clamp(1, 10);
-    for i in 0..timed {
-        model = step(model, i, Some(&mut phases));
-    }
+    let phases = phase_seconds(model, &mut step, timed);
     let ms = |s: f64| 1000.0 * s / timed as f64;
     TrainFigures {
         img_per_s,
@@ -191,6 +186,22 @@ fn train_throughput(
         optimizer_ms: ms(phases[2]),
         launches,
     }
+}
+
+/// Seconds spent in the forward pass, the backward pass and the optimizer
+/// over `steps` more steps. On GPU backends the backward pass runs
+/// asynchronously, so its time shows up in the optimizer phase, which
+/// waits for it.
+fn phase_seconds(
+    mut model: Network,
+    step: &mut impl FnMut(Network, usize, Option<&mut [f64; 3]>) -> Network,
+    steps: usize,
+) -> [f64; 3] {
+    let mut phases = [0.0; 3];
+    for i in 0..steps {
+        model = step(model, i, Some(&mut phases));
+    }
+    phases
 }
 
 /// Waits for queued work (GPU backends run asynchronously) by reading a value back.

@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use hanzi12::Backend;
 use hanzi12::optim::FusedAdam;
 use hanzi12::run_dir::{CheckpointKind, RunDir};
+use hanzi12::{Backend, TrainConfig};
 
 /// Learning rate of the timed steps: where a cosine schedule spends its
 /// last epochs; small enough that the weights stay where training left them.
@@ -144,29 +144,11 @@ pub fn trained_stretch(
     let device = backend.device()?.autodiff();
     let batcher = Hanzi12Batcher::new(config.convention);
     let batches = spread_batches(data, &batcher, batch, steps, &device);
-    let Some(epoch) = run.last_complete_epoch() else {
-        bail!(
-            "--trained {}: no complete epoch saved in this run folder",
-            run_dir.display()
-        );
-    };
-    let trained = config
-        .model
-        .init(&device)
-        .try_load_file(run.checkpoint(CheckpointKind::Model, epoch))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", run_dir.display()))?;
+    let (trained, epoch) = last_saved_model(&run, &config, &device)?;
     let trained_subnormal_gradients = subnormal_share(&trained, &batches[0]);
     let optimizer_state = run.checkpoint(CheckpointKind::Optimizer, epoch);
     let counted = Arc::new(MomentCount::default());
-    let trained_optim = |counted: Option<Arc<MomentCount>>| -> Result<ModuleOptimizer> {
-        let adam = CountingAdam {
-            adam: FusedAdam::new(1e-8, None),
-            counted,
-        };
-        ModuleOptimizer::from(adam)
-            .load(&optimizer_state)
-            .map_err(|e| anyhow::anyhow!("{}: {e:?}", optimizer_state.display()))
-    };
+    let trained_optim = |counted| saved_optimizer(&optimizer_state, counted);
     // One step with counting on reads every saved moment once.
     let mut counting = Learner {
         model: Some(trained.clone()),
@@ -202,6 +184,38 @@ pub fn trained_stretch(
         trained_subnormal_gradients,
         trained_subnormal_moments: counted.share(),
     })
+}
+
+/// The run's model as its last complete epoch saved it, and that epoch.
+fn last_saved_model(
+    run: &RunDir,
+    config: &TrainConfig,
+    device: &Device,
+) -> Result<(Network, usize)> {
+    let Some(epoch) = run.last_complete_epoch() else {
+        bail!(
+            "--trained {}: no complete epoch saved in this run folder",
+            run.path().display()
+        );
+    };
+    let model = config
+        .model
+        .init(device)
+        .try_load_file(run.checkpoint(CheckpointKind::Model, epoch))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", run.path().display()))?;
+    Ok((model, epoch))
+}
+
+/// The fused Adam with the moments saved in `state` (counted as they are
+/// read where `counted` is given).
+fn saved_optimizer(state: &Path, counted: Option<Arc<MomentCount>>) -> Result<ModuleOptimizer> {
+    let adam = CountingAdam {
+        adam: FusedAdam::new(1e-8, None),
+        counted,
+    };
+    ModuleOptimizer::from(adam)
+        .load(state)
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", state.display()))
 }
 
 /// `steps` batches of `batch` images spread over the whole set (a stride

@@ -317,13 +317,32 @@ pub(super) fn run<F: backprop::Float>(config: &HanziConfig, precision: &str) -> 
         );
     }
     let throughput = images as f64 / train_seconds.max(1e-9);
+    report_final(
+        config,
+        (last_valid, best),
+        x_valid.nrows(),
+        throughput,
+        train_seconds,
+    );
+    Ok(())
+}
+
+/// The run's last line: final and best validation accuracy, throughput, and
+/// whether the course's target was reached.
+fn report_final(
+    config: &HanziConfig,
+    (last_valid, best): (f64, (f64, usize)),
+    valid_images: usize,
+    throughput: f64,
+    train_seconds: f64,
+) {
     println!(
         "final: scratch {} validation accuracy {:.2}% ({} of {}), best {:.2}% at epoch {}; \
          training throughput {throughput:.0} images/s ({train_seconds:.1} s training); target ≥ {:.0}%: {}",
         config.name(),
         100.0 * last_valid,
-        (last_valid * x_valid.nrows() as f64).round() as usize,
-        x_valid.nrows(),
+        (last_valid * valid_images as f64).round() as usize,
+        valid_images,
         100.0 * best.0,
         best.1,
         100.0 * config.target(),
@@ -333,7 +352,6 @@ pub(super) fn run<F: backprop::Float>(config: &HanziConfig, precision: &str) -> 
             "NOT reached"
         }
     );
-    Ok(())
 }
 
 /// What one pass over the training images summed.

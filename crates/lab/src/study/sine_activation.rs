@@ -191,6 +191,12 @@ fn comparison(fits: &[Vec<SineFit>]) -> String {
 }
 
 fn draw(dir: &Path, fits: &[Vec<SineFit>], budget: &Budget) -> Result<()> {
+    draw_fit(dir, fits, budget)?;
+    draw_loss(dir, fits, budget)
+}
+
+/// `fit.png`: sin x and each setting's fit (its first seed).
+fn draw_fit(dir: &Path, fits: &[Vec<SineFit>], budget: &Budget) -> Result<()> {
     let mut lines = vec![Line::new(
         "sin x",
         plot::TRUTH,
@@ -224,8 +230,11 @@ fn draw(dir: &Path, fits: &[Vec<SineFit>], budget: &Budget) -> Result<()> {
             title: "sin x and the fits".into(),
             lines,
         }],
-    )?;
+    )
+}
 
+/// `loss.png`: training loss and test error per epoch, mean of the seeds.
+fn draw_loss(dir: &Path, fits: &[Vec<SineFit>], budget: &Budget) -> Result<()> {
     let mean_curve = |runs: &[SineFit], of: fn(&SineFit) -> &Vec<f64>| -> Vec<(f64, f64)> {
         (0..of(&runs[0]).len())
             .map(|i| {
