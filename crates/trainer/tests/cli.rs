@@ -2,13 +2,13 @@
 //! dozen images per class copied to a temp folder from `$HANZI12_DATA` or
 //! `../shared/hanzi12/train`), or on synthetic data where there is none.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-fn trainer() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-}
+use common::{STUDIES, course_or_synthetic, text, trainer};
 
 fn run<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> Output {
     trainer()
@@ -36,30 +36,6 @@ fn mlp_run(data: &Path, epochs: usize, artifacts: &Path) -> Vec<String> {
     .to_vec()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// `per_class` images of each class in the course layout under `dir`.
-fn small_data(dir: &Path, per_class: usize) -> PathBuf {
-    let root = dir.join("data");
-    if !testdata::copy_course_sample(&root, per_class) {
-        eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
-        let out = run(
-            &[
-                "synth",
-                "--out",
-                root.to_str().unwrap(),
-                "--per-class",
-                &per_class.to_string(),
-            ],
-            dir,
-        );
-        assert!(out.status.success(), "{}", text(&out.stderr));
-    }
-    root
-}
-
 fn assert_clean_failure(out: &Output, needle: &str) {
     let stderr = text(&out.stderr);
     assert!(!out.status.success(), "should fail: {stderr}");
@@ -75,7 +51,7 @@ fn assert_clean_failure(out: &Output, needle: &str) {
 #[test]
 fn train_then_predict_and_eval_from_the_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 30);
+    let data = course_or_synthetic(tmp.path(), 30);
     let run_dir = tmp.path().join("run");
     let out = run(&mlp_run(&data, 3, &run_dir), tmp.path());
     let stdout = text(&out.stdout);
@@ -268,7 +244,7 @@ fn final_figures(run_dir: &Path) -> Vec<String> {
 #[test]
 fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 80);
+    let data = course_or_synthetic(tmp.path(), 80);
     let args = |dir: &Path| mlp_run(&data, 3, dir);
     let whole = tmp.path().join("whole");
     let out = trainer().args(args(&whole)).output().unwrap();
@@ -303,7 +279,7 @@ fn a_run_killed_mid_epoch_resumes_to_the_same_metrics() {
 #[test]
 fn resume_takes_where_it_runs_refuses_recipe_changes_and_lengthens_on_purpose() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 10);
+    let data = course_or_synthetic(tmp.path(), 10);
     let run_dir = tmp.path().join("run");
     let out = run(&mlp_run(&data, 2, &run_dir), tmp.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -363,7 +339,7 @@ fn devices_print_no_window_system_complaint() {
 #[test]
 fn a_second_process_on_a_running_run_folder_is_refused_naming_the_first() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 5);
+    let data = course_or_synthetic(tmp.path(), 5);
     let run_dir = tmp.path().join("run");
     // Far more epochs than the test lets it train: it is killed below.
     let args = mlp_run(&data, 100_000, &run_dir);
@@ -402,7 +378,7 @@ fn wait_for_row(run_dir: &Path, prefix: &str) {
 #[test]
 fn ctrl_c_stops_cleanly_keeps_the_finished_epochs_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 80);
+    let data = course_or_synthetic(tmp.path(), 80);
     let run_dir = tmp.path().join("run");
     let args = mlp_run(&data, 40, &run_dir);
     let child = trainer()
@@ -435,7 +411,7 @@ fn ctrl_c_stops_cleanly_keeps_the_finished_epochs_and_resumes() {
 #[test]
 fn bad_input_gets_a_one_line_error_and_no_panic() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 3);
+    let data = course_or_synthetic(tmp.path(), 3);
     let d = data.to_str().unwrap();
     std::fs::write(tmp.path().join("a-file"), "not a folder").unwrap();
     let cases: &[(&[&str], &str)] = &[
@@ -522,7 +498,7 @@ fn run_without_vulkan(args: &[&str], cwd: &Path) -> Option<Output> {
 #[test]
 fn a_diverging_run_stops_with_the_epoch_and_step() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 20);
+    let data = course_or_synthetic(tmp.path(), 20);
     let out = run(
         &[
             "--model",
@@ -556,7 +532,7 @@ fn a_diverging_run_stops_with_the_epoch_and_step() {
 #[test]
 fn damaged_or_mismatched_checkpoints_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 10);
+    let data = course_or_synthetic(tmp.path(), 10);
     let run_dir = tmp.path().join("run");
     let out = run(&mlp_run(&data, 1, &run_dir), tmp.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -649,7 +625,7 @@ fn hand_written_backprop_fits_the_sine_and_trains_the_cnn() {
         .unwrap_or_else(|| panic!("no final line in {stdout}"));
     assert!(error <= 0.01, "sine error {error}");
 
-    let data = small_data(tmp.path(), 20);
+    let data = course_or_synthetic(tmp.path(), 20);
     let out = run(
         &[
             "scratch",
@@ -673,23 +649,13 @@ fn hand_written_backprop_fits_the_sine_and_trains_the_cnn() {
 #[test]
 fn every_study_runs_quick_plots_and_reports_then_reuses_its_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let data = small_data(dir.path(), 24);
+    let data = course_or_synthetic(dir.path(), 24);
     let args = ["study", "all", "--quick", "--data", data.to_str().unwrap()];
     let out = run(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let studies = dir.path().join("artifacts/studies-quick");
     let report = std::fs::read_to_string(studies.join("REPORT.md")).unwrap();
-    let names = [
-        "sine",
-        "activation",
-        "width",
-        "batch",
-        "dropout",
-        "invert",
-        "cnn",
-        "regularise",
-        "recipe",
-    ];
+    let names = STUDIES;
     assert_eq!(report.matches("\n## ").count(), names.len(), "{report}");
     // Every figure the report shows is a PNG in the study's folder.
     let figures: Vec<&str> = report
@@ -760,7 +726,7 @@ fn a_study_refuses_bad_flags_in_one_line() {
 #[test]
 fn bench_trained_times_a_run_from_its_last_epoch_and_counts_subnormals() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 10);
+    let data = course_or_synthetic(tmp.path(), 10);
     let run_dir = tmp.path().join("run");
     assert!(
         run(&mlp_run(&data, 1, &run_dir), tmp.path())

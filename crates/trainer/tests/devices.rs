@@ -4,16 +4,12 @@
 //! checkpoint predicts and evaluates on one device, it resumes on another
 //! device count, and bad counts are one-line errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn trainer() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-}
+use std::path::Path;
+use std::process::Output;
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{course_or_synthetic, ok, text, trainer};
 
 fn run(args: &[&str], cwd: &Path) -> Output {
     trainer()
@@ -21,33 +17,6 @@ fn run(args: &[&str], cwd: &Path) -> Output {
         .current_dir(cwd)
         .output()
         .expect("trainer runs")
-}
-
-fn succeeded(out: Output) -> String {
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    stdout
-}
-
-/// `per_class` images of each class in the course layout under `dir`.
-fn small_data(dir: &Path, per_class: usize) -> PathBuf {
-    let root = dir.join("data");
-    if !testdata::copy_course_sample(&root, per_class) {
-        eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
-        let per_class = per_class.to_string();
-        let out = run(
-            &[
-                "synth",
-                "--out",
-                root.to_str().unwrap(),
-                "--per-class",
-                &per_class,
-            ],
-            dir,
-        );
-        succeeded(out);
-    }
-    root
 }
 
 /// A short MLP run of `data` into `run_dir`, on `devices` devices.
@@ -67,7 +36,7 @@ fn train(data: &Path, run_dir: &Path, seed: u64, devices: usize) -> String {
         "--artifacts",
         run_dir.to_str().unwrap(),
     ];
-    succeeded(run(&args, data.parent().unwrap()))
+    ok(&args, data.parent().unwrap())
 }
 
 /// The last epoch's validation accuracy (%) in `metrics.csv`.
@@ -80,7 +49,7 @@ fn final_accuracy(run_dir: &Path) -> f64 {
 #[test]
 fn two_devices_learn_as_well_as_one_and_their_checkpoint_runs_on_one() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 40);
+    let data = course_or_synthetic(tmp.path(), 40);
     // The noise: one-device runs that differ only in their seed.
     let one: Vec<f64> = (1..=3)
         .map(|seed| {
@@ -122,25 +91,25 @@ fn two_devices_learn_as_well_as_one_and_their_checkpoint_runs_on_one() {
         .unwrap()
         .unwrap()
         .path();
-    let stdout = succeeded(run(
+    let stdout = ok(
         &["predict", "--checkpoint", r, image.to_str().unwrap()],
         tmp.path(),
-    ));
+    );
     assert!(
         dataset::CHARACTERS.iter().any(|c| stdout.contains(*c)),
         "{stdout}"
     );
-    let stdout = succeeded(run(
+    let stdout = ok(
         &["eval", "--checkpoint", r, "--data", data.to_str().unwrap()],
         tmp.path(),
-    ));
+    );
     assert!(stdout.contains("accuracy"), "{stdout}");
 }
 
 #[test]
 fn a_two_device_run_resumes_on_one_device_and_back() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 10);
+    let data = course_or_synthetic(tmp.path(), 10);
     let run_dir = tmp.path().join("run");
     train(&data, &run_dir, 1, 2);
     let r = run_dir.to_str().unwrap();
@@ -160,7 +129,7 @@ fn a_two_device_run_resumes_on_one_device_and_back() {
             "--devices",
             count,
         ];
-        succeeded(run(&args, tmp.path()))
+        ok(&args, tmp.path())
     };
     let stdout = resume("5", "1");
     assert!(stdout.contains("epoch   5/5"), "{stdout}");
@@ -176,7 +145,7 @@ fn a_two_device_run_resumes_on_one_device_and_back() {
 #[test]
 fn bad_device_counts_get_a_one_line_error_and_write_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path(), 3);
+    let data = course_or_synthetic(tmp.path(), 3);
     let d = data.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["--devices", "0"], "--devices 0: expected at least 1"),

@@ -2,6 +2,8 @@
 //! trained in the test, HTTP from outside; and the page in a real browser
 //! (Chromium through WebDriver) where one is installed.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -10,15 +12,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use common::{course_or_synthetic, text, trainer};
 use serde_json::{Value, json};
-
-fn trainer() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Runs `trainer` to the end; panics with its output if it fails.
 fn run_ok(args: &[&str], cwd: &Path) -> String {
@@ -30,16 +25,6 @@ fn run_ok(args: &[&str], cwd: &Path) -> String {
 /// A folder that lives as long as the test process (shared runs).
 fn lasting_dir() -> PathBuf {
     tempfile::tempdir().unwrap().keep()
-}
-
-/// `per_class` course images per class under `dir/data`, or synthetic ones
-/// where there is no real data.
-fn small_data(dir: &Path, per_class: usize) -> PathBuf {
-    if testdata::copy_course_sample(&dir.join("data"), per_class) {
-        return dir.join("data");
-    }
-    eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
-    synthetic_data(dir, per_class)
 }
 
 fn synthetic_data(dir: &Path, per_class: usize) -> PathBuf {
@@ -64,7 +49,7 @@ fn api_run() -> &'static (PathBuf, PathBuf) {
     static RUN: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     RUN.get_or_init(|| {
         let dir = lasting_dir();
-        let data = small_data(&dir, 30);
+        let data = course_or_synthetic(&dir, 30);
         let run = dir.join("run");
         run_ok(
             &[

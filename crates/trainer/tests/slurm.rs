@@ -5,13 +5,13 @@
 //! cancelled mid-run and requeued continues its run from the last saved
 //! epoch, and the report is still the same.
 
-mod studies;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use studies::{ok, plan, section, small_data, text, without_timings};
+use common::{ok, plan, section, small_data, text, without_timings};
 
 /// The longest the test waits for the cluster, per wait.
 const PATIENCE: Duration = Duration::from_secs(600);

@@ -3,9 +3,9 @@
 //! in-process study writes (same seeds, same numbers), and `--collect`
 //! refuses, naming them, while any run is unfinished.
 
-mod studies;
+mod common;
 
-use studies::{figure, ok, plan, refused, run_line, section, small_data, without_timings};
+use common::{STUDIES, figure, ok, plan, refused, run_line, section, small_data, without_timings};
 
 /// One study trained in this process into `a/`, and by its plan's
 /// commands into `b/` then collected: the same section and figures.
@@ -96,17 +96,7 @@ fn every_study_plans_each_run_once() {
     let tmp = tempfile::tempdir().unwrap();
     let all = plan(&["study", "all", "--out", "o"], tmp.path());
     let mut each = 0;
-    for name in [
-        "sine",
-        "activation",
-        "width",
-        "batch",
-        "dropout",
-        "invert",
-        "cnn",
-        "regularise",
-        "recipe",
-    ] {
+    for name in STUDIES {
         let lines = plan(&["study", name, "--out", "o"], tmp.path());
         assert!(!lines.is_empty(), "{name}");
         assert_eq!(all[each..each + lines.len()], lines[..], "{name}");
@@ -131,4 +121,17 @@ fn every_study_plans_each_run_once() {
         assert_eq!(value["command"], command);
         assert_eq!(value["progress"], "not started");
     }
+}
+
+#[test]
+fn timings_are_cut_out_of_a_section() {
+    let section = "`cargo run -p trainer -- study cnn` (2 runs, 0.3 min of training)\n\n\
+                   | setting | valid | s per run |\n|---|---|---|\n| cnn | 95.00 | 12 |\n\n\
+                   | the default's runs | accuracy % |\n|---|---|\n| one run | 96.00 |";
+    assert_eq!(
+        without_timings(section),
+        "`cargo run -p trainer -- study cnn` (2 runs\n\n\
+         | setting | valid |\n|---|---|\n| cnn | 95.00 |\n\n\
+         | the default's runs | accuracy % |\n|---|---|\n| one run | 96.00 |"
+    );
 }

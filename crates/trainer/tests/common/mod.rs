@@ -1,10 +1,24 @@
-//! What the study tests share: the real `trainer` binary, small real data,
-//! running a line of `study --plan`, and a section without its timings.
+//! What the end-to-end tests share: the real `trainer` binary, small real
+//! data (or synthetic where there is none), and for the study tests running
+//! a line of `study --plan` and a section without its timings.
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// Every study `trainer study all` runs, in its order.
+pub const STUDIES: [&str; 9] = [
+    "sine",
+    "activation",
+    "width",
+    "batch",
+    "dropout",
+    "invert",
+    "cnn",
+    "regularise",
+    "recipe",
+];
 
 pub fn trainer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
@@ -51,6 +65,19 @@ pub fn refused<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> String {
 pub fn small_data(dir: &Path, per_class: usize) -> Option<PathBuf> {
     let root = dir.join("data");
     testdata::copy_course_sample(&root, per_class).then_some(root)
+}
+
+/// `per_class` course images per class under `dir/data`, or, where this
+/// machine has no course data, as many synthetic ones (`trainer synth`).
+pub fn course_or_synthetic(dir: &Path, per_class: usize) -> PathBuf {
+    let root = dir.join("data");
+    if !testdata::copy_course_sample(&root, per_class) {
+        eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
+        let per_class = per_class.to_string();
+        let root = root.to_str().unwrap();
+        ok(&["synth", "--out", root, "--per-class", &per_class], dir);
+    }
+    root
 }
 
 /// The plan's lines (`trainer study ARGS --plan`, run in `cwd`).
@@ -100,17 +127,4 @@ pub fn section(out: &Path, study: &str) -> String {
 /// The study's figure `file` under `out`.
 pub fn figure(out: &Path, study: &str, file: &str) -> Vec<u8> {
     std::fs::read(out.join(study).join(file)).expect("a figure")
-}
-
-#[test]
-fn timings_are_cut_out_of_a_section() {
-    let section = "`cargo run -p trainer -- study cnn` (2 runs, 0.3 min of training)\n\n\
-                   | setting | valid | s per run |\n|---|---|---|\n| cnn | 95.00 | 12 |\n\n\
-                   | the default's runs | accuracy % |\n|---|---|\n| one run | 96.00 |";
-    assert_eq!(
-        without_timings(section),
-        "`cargo run -p trainer -- study cnn` (2 runs\n\n\
-         | setting | valid |\n|---|---|\n| cnn | 95.00 |\n\n\
-         | the default's runs | accuracy % |\n|---|---|\n| one run | 96.00 |"
-    );
 }
