@@ -15,7 +15,7 @@ fn data() -> &'static (Hanzi12, bool) {
     DATA.get_or_init(|| match testdata::real_data_root() {
         Some(root) => (Hanzi12::open(root).unwrap(), true),
         None => {
-            eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
+            testdata::missing_instead(testdata::NO_COURSE_DATA, "testing on synthetic handwriting");
             let dir = tempfile::tempdir().unwrap().keep();
             write_synthetic(&dir, 60);
             (Hanzi12::open(&dir).unwrap(), false)

@@ -71,7 +71,8 @@ impl Optimizer for FusedAdam {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::nn::{Linear, LinearConfig};
+    use burn::module::Param;
+    use burn::nn::Linear;
     use burn::optim::decay::WeightDecayConfig;
     use burn::optim::{AdamConfig, GradientsParams};
     use burn::tensor::TensorData;
@@ -86,14 +87,15 @@ mod tests {
         Device::ndarray().autodiff()
     }
 
-    /// A small layer, the same for every optimizer (the initialiser is random).
+    /// A small layer, the same for every optimizer: fixed weights and a zero
+    /// bias, built without `LinearConfig::init`, so nothing is drawn from
+    /// the backend's random generator (shared by the whole process).
     fn layer_on(device: &Device) -> Linear {
-        let layer = LinearConfig::new(5, 3).init(device);
         let start: Vec<f32> = (0..15).map(|i| (i as f32 * 0.7).sin()).collect();
         let start = Tensor::<2>::from_data(TensorData::new(start, [5, 3]), device);
         Linear {
-            weight: layer.weight.map(|_| start.require_grad()),
-            bias: layer.bias.map(|b| b.map(|b| b.zeros_like().require_grad())),
+            weight: Param::from_tensor(start),
+            bias: Some(Param::from_tensor(Tensor::<1>::zeros([3], device))),
         }
     }
 

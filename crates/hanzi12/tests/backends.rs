@@ -7,8 +7,9 @@
 //! The wgpu device is the one `--backend wgpu` starts (`hanzi12::backend`).
 //! Where that finds no adapter (no GPU driver, no
 //! Mesa software Vulkan) each test says so in one line and checks nothing
-//! else. All tests share one process, so the kernels compiled for one network
-//! serve the others (on a software adapter compiling is most of the time).
+//! else (under CI it fails: `testdata::missing`). All tests share one
+//! process, so the kernels compiled for one network serve the others (on a
+//! software adapter compiling is most of the time).
 //! The wgpu training step must launch the `kernels` crate's own GPU kernels
 //! (BatchNorm, loss; counted by `kernels::launches`), so what
 //! is compared is those kernels against flex; the tests take turns on the
@@ -60,12 +61,12 @@ const LR: f64 = 1e-3;
 /// Images per class in the batch.
 const PER_CLASS: usize = 2;
 
-/// The device `--backend wgpu` uses, or `None` (said in one line) where the
-/// binary would refuse it for want of an adapter. An adapter that is there
-/// but does not start is a failure.
+/// The device `--backend wgpu` uses, or `None` (said in one line, or under
+/// CI a failure) where the binary would refuse it for want of an adapter.
+/// An adapter that is there but does not start is a failure.
 fn wgpu() -> Option<Device> {
     if backend::choose(&backend::adapters()).is_none() {
-        eprintln!("skipped: {}", backend::NO_ADAPTER);
+        testdata::missing(testdata::NO_WGPU);
         return None;
     }
     Some(Backend::Wgpu.device().expect("the wgpu adapter starts"))
@@ -90,7 +91,8 @@ fn cube_kernels(name: &str) -> Vec<&'static str> {
     expected
 }
 
-/// Real handwriting where there is some, else the synthetic set.
+/// Real handwriting where there is some, else (said in one line, or under
+/// CI a failure) the synthetic set.
 fn items() -> Vec<Hanzi12Item> {
     match testdata::real_data_root() {
         Some(root) => Hanzi12::open(root)
@@ -99,6 +101,7 @@ fn items() -> Vec<Hanzi12Item> {
             .items()
             .to_vec(),
         None => {
+            testdata::missing_instead(testdata::NO_COURSE_DATA, "testing on synthetic handwriting");
             let synth = SyntheticHanzi12::new(SynthConfig::new(), PER_CLASS, 1);
             (0..synth.len())
                 .map(|i| synth.get(i).expect("synthetic items always render"))
@@ -285,15 +288,8 @@ fn one_network_two_backends(name: &str) {
     let flex = Device::flex();
     let (train_flex, train_gpu) = (flex.clone().autodiff(), gpu.clone().autodiff());
     let dropout_off = |model: Network| model.freeze_group(ParamGroup::from_predicate("dropout"));
-    let on_flex = {
-        // The tests run in parallel and flex has one random generator.
-        static SEEDING: Mutex<()> = Mutex::new(());
-        let _alone = SEEDING.lock().unwrap();
-        flex.seed(7);
-        let model = dropout_off(config.init(&train_flex));
-        snapshot(&model, None); // parameters are drawn when first read
-        model
-    };
+    // The tests run in parallel and flex has one random generator.
+    let on_flex = testdata::seeded_module(&train_flex, 7, || dropout_off(config.init(&train_flex)));
     // Dropout really is off: two training forwards agree (before the copy:
     // they move BatchNorm's running statistics).
     let forward = |m: &Network| m.forward(batch(&items, &train_flex).images).into_data();
@@ -435,12 +431,16 @@ fn dropout_on_wgpu_drops_its_share_and_scales_the_rest() {
     let Some(gpu) = wgpu() else { return };
     let _turn = gpu_turn();
     let dropout = burn::nn::DropoutConfig::new(0.25).init();
-    let ones = Tensor::<2>::ones([64, 1024], &gpu.autodiff());
-    let out: Vec<f32> = dropout
-        .forward(ones)
-        .into_data()
-        .try_to_vec_as::<f32>()
-        .unwrap();
+    let ones = Tensor::<2>::ones([64, 1024], &gpu.clone().autodiff());
+    // The mask from a fixed seed (about 6 standard deviations fit in the
+    // tolerance below, but no draw is left to chance).
+    let out: Vec<f32> = testdata::seeded(&gpu, 25, || {
+        dropout
+            .forward(ones)
+            .into_data()
+            .try_to_vec_as::<f32>()
+            .unwrap()
+    });
     let dropped = out.iter().filter(|&&v| v == 0.0).count() as f64 / out.len() as f64;
     assert!((dropped - 0.25).abs() < 0.01, "dropped {dropped}");
     assert!(

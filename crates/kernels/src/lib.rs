@@ -44,7 +44,7 @@ mod loss;
 mod norm;
 mod packing;
 mod pool;
-mod reads;
+mod runtime;
 mod stock;
 pub mod subnormal;
 mod threads;
@@ -63,7 +63,7 @@ pub use norm::{
 };
 pub use packing::pack_wide_blocks_only;
 pub use pool::avg_pool2d_tiled;
-pub use reads::read_gpu_tensors_eagerly;
+pub use runtime::prepare_gpu_runtime;
 pub use threads::{on_compute_thread, on_pool_thread};
 
 use burn::backend::{Backend, DispatchDevice, backend_extension, tensor::FloatTensor};

@@ -30,8 +30,8 @@ pub fn on_compute_thread<R: Send>(
 ) -> R {
     match crate::cube_device(device) {
         true => {
-            // Before any record of this work is read (see `reads`).
-            crate::read_gpu_tensors_eagerly();
+            // A backstop: the device's start has done it (see `runtime`).
+            crate::prepare_gpu_runtime();
             work()
         }
         false => on_pool_thread(work),

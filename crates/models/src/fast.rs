@@ -204,13 +204,17 @@ mod tests {
 
     type Layers<const L: usize> = [BatchNorm; L];
 
-    /// The input of training step `step` of the BatchNorm checks.
+    /// The input of training step `step` of the BatchNorm checks, drawn
+    /// from seed `step` (the tests run in parallel, and flex has one random
+    /// generator for the whole process: see `testdata::seeded`).
     fn training_batch(step: usize) -> Tensor<4> {
-        Tensor::<4>::random(
-            [4, 3, 5, 5],
-            Distribution::Normal(step as f64, 2.0),
-            &device(),
-        )
+        testdata::seeded(&device(), step as u64, || {
+            Tensor::<4>::random(
+                [4, 3, 5, 5],
+                Distribution::Normal(step as f64, 2.0),
+                &device(),
+            )
+        })
     }
 
     /// The two layers keep the same running statistics. `value_sync`:
@@ -246,7 +250,9 @@ mod tests {
             fast_layers.map(|l| l.valid()),
             stock_layers.map(|l| l.valid()),
         );
-        let x = Tensor::<4>::random([2, 3, 5, 5], Distribution::Default, &Device::flex());
+        let x = testdata::seeded(&Device::flex(), 100, || {
+            Tensor::<4>::random([2, 3, 5, 5], Distribution::Default, &Device::flex())
+        });
         assert_same(fast(&fast_layers, x.clone()), stock(&stock_layers, x));
     }
 
@@ -341,13 +347,19 @@ mod tests {
 
     #[test]
     fn conv_and_pool_are_the_layers_forward() {
-        let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device());
-        let padded = Conv2dConfig::new([3, 4], [3, 3])
-            .with_padding(PaddingConfig2d::Explicit(1, 0, 2, 1))
-            .init(&device());
-        let valid = Conv2dConfig::new([3, 4], [1, 1])
-            .with_bias(false)
-            .init(&device());
+        let x = testdata::seeded(&device(), 101, || {
+            Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &device())
+        });
+        let padded = testdata::seeded_module(&device(), 102, || {
+            Conv2dConfig::new([3, 4], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 0, 2, 1))
+                .init(&device())
+        });
+        let valid = testdata::seeded_module(&device(), 103, || {
+            Conv2dConfig::new([3, 4], [1, 1])
+                .with_bias(false)
+                .init(&device())
+        });
         for layer in [padded, valid] {
             assert_same(conv(&layer, x.clone()), layer.forward(x.clone()));
             assert_same(conv_relu(&layer, x.clone()), relu(layer.forward(x.clone())));

@@ -12,6 +12,13 @@ fn config(name: &str) -> ModelConfig {
     ModelConfig::from_name(name, &ModelOptions::default()).unwrap()
 }
 
+/// `config`'s network on `device`, its initial weights drawn from a fixed
+/// seed: the tests run in parallel, and each backend has one random
+/// generator for the whole process (see `testdata::seeded`).
+fn network(config: &ModelConfig, device: &Device) -> Network {
+    testdata::seeded_module(device, 12, || config.init(device))
+}
+
 /// A fixed batch of sparse binary images, like the course's.
 fn batch(size: usize, device: &Device) -> Hanzi12Batch {
     let pixels: Vec<f32> = (0..size * 784)
@@ -29,7 +36,7 @@ fn batch(size: usize, device: &Device) -> Hanzi12Batch {
 #[test]
 fn every_model_maps_images_to_twelve_logits() {
     for name in MODEL_NAMES {
-        let model = config(name).init(&device());
+        let model = network(&config(name), &device());
         let out = model.forward(batch(3, &device()).images);
         assert_eq!(out.dims(), [3, 12], "{name}");
     }
@@ -47,7 +54,7 @@ fn parameter_counts_match_the_pytorch_reference() {
     ];
     for (name, count) in expected {
         assert_eq!(
-            config(name).init(&device()).num_trainable_params(),
+            network(&config(name), &device()).num_trainable_params(),
             count,
             "{name}"
         );
@@ -97,12 +104,18 @@ fn dropout_is_active_in_training_only() {
     };
     for name in ["mlp", "cnn_dropout"] {
         let train_device = device().autodiff();
-        let model = ModelConfig::from_name(name, &options)
-            .unwrap()
-            .init(&train_device);
+        let model = network(
+            &ModelConfig::from_name(name, &options).unwrap(),
+            &train_device,
+        );
         let images = batch(4, &train_device).images;
-        let a = model.forward(images.clone()).into_data();
-        let b = model.forward(images.clone()).into_data();
+        // The masks from a fixed seed too; each forward draws its own.
+        let (a, b) = testdata::seeded(&train_device, 13, || {
+            (
+                model.forward(images.clone()).into_data(),
+                model.forward(images.clone()).into_data(),
+            )
+        });
         assert_ne!(a, b, "{name}: training outputs should differ");
         let eval = model.valid();
         let images = batch(4, &device()).images;
@@ -115,7 +128,7 @@ fn dropout_is_active_in_training_only() {
 #[test]
 fn batch_norm_uses_batch_statistics_in_training_and_running_ones_in_evaluation() {
     let train_device = device().autodiff();
-    let model = config("cnn_res").init(&train_device);
+    let model = network(&config("cnn_res"), &train_device);
     let images = batch(4, &train_device).images;
     // One image's output in training depends on the other images in the batch.
     let alone = model.forward(images.clone().slice(0..1)).into_data();
@@ -135,21 +148,25 @@ fn batch_norm_uses_batch_statistics_in_training_and_running_ones_in_evaluation()
 fn a_few_optimizer_steps_lower_the_loss_of_every_model() {
     let train_device = device().autodiff();
     for name in MODEL_NAMES {
-        let mut model = config(name).init(&train_device);
-        let mut optim = AdamConfig::new().init();
         let loss_of = |m: &Network| {
             m.valid()
                 .classify(batch(24, &device()))
                 .loss
                 .into_scalar::<f32>()
         };
-        let before = loss_of(&model);
-        for _ in 0..8 {
-            let loss = model.classify(batch(24, &train_device)).loss;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(1e-3, model, grads);
-        }
-        let after = loss_of(&model);
+        // The initial weights and the dropout masks of the training steps
+        // from one seed: the same 8 steps every run.
+        let (before, after) = testdata::seeded(&train_device, 14, || {
+            let mut model = config(name).init(&train_device);
+            let mut optim = AdamConfig::new().init();
+            let before = loss_of(&model);
+            for _ in 0..8 {
+                let loss = model.classify(batch(24, &train_device)).loss;
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = optim.step(1e-3, model, grads);
+            }
+            (before, loss_of(&model))
+        });
         assert!(after < before, "{name}: loss {before} -> {after}");
     }
 }
@@ -159,7 +176,7 @@ fn a_saved_config_and_record_rebuild_the_same_network() {
     let dir = tempfile::tempdir().unwrap();
     for name in MODEL_NAMES {
         let config = config(name);
-        let model = config.init(&device());
+        let model = network(&config, &device());
         let images = batch(2, &device()).images;
         let expected = model.forward(images.clone()).into_data();
         let json = serde_json::to_string(&config).unwrap();

@@ -3,9 +3,18 @@
 //! data has no license, so it is read from there and never copied into the
 //! repository. Only tests depend on this crate: the path it compiles in
 //! never reaches a library or the `trainer` binary. And crafted hostile
-//! inputs ([`hostile`]).
+//! inputs ([`hostile`]); random draws from a seed, one test at a time
+//! ([`seeded`]); and the one line, or under CI the failure, of a test that
+//! lacks what it needs ([`missing`]).
 
 pub mod hostile;
+mod missing;
+mod seeded;
+
+pub use missing::{
+    NO_BROWSER, NO_COURSE_DATA, NO_SLURM, NO_WGPU, missing, missing_instead, under_ci,
+};
+pub use seeded::{seeded, seeded_module};
 
 use std::path::PathBuf;
 

@@ -30,11 +30,12 @@ fn s(path: &Path) -> &str {
 }
 
 /// `per_class` images of each class in the course layout under `dir`: real
-/// handwriting where the course set is found, else the synthetic set.
+/// handwriting where the course set is found, else (said in one line, or
+/// under CI a failure) the synthetic set.
 fn small_data(dir: &Path, per_class: usize) -> PathBuf {
     let root = dir.join("data");
     if !testdata::copy_course_sample(&root, per_class) {
-        eprintln!("no course data found: testing on synthetic handwriting");
+        testdata::missing_instead(testdata::NO_COURSE_DATA, "testing on synthetic handwriting");
         let per_class = per_class.to_string();
         succeeds(trainer(
             &["synth", "--out", s(&root), "--per-class", &per_class],

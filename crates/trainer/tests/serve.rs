@@ -932,13 +932,12 @@ fn synthetic_run() -> PathBuf {
     run
 }
 
-/// Whether this machine can drive a browser; says so in one line where not.
+/// Whether this machine can drive a browser; says so in one line (under
+/// CI: fails) where not.
 fn browser_at_hand() -> bool {
     let here = Path::new(CHROMIUM).is_file() && Path::new(CHROMEDRIVER).is_file();
     if !here {
-        eprintln!(
-            "skipped: no {CHROMIUM} and {CHROMEDRIVER} here (apt-get install chromium chromium-driver)"
-        );
+        testdata::missing(testdata::NO_BROWSER);
     }
     here
 }

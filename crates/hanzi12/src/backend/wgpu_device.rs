@@ -49,8 +49,8 @@ fn started(adapter: &Adapter, all: &[Adapter]) -> Result<Device, String> {
 }
 
 fn start_wgpu(chosen: &Adapter, all: &[Adapter]) -> Result<Device, String> {
-    // Before any tensor exists: see `kernels::read_gpu_tensors_eagerly`.
-    kernels::read_gpu_tensors_eagerly();
+    // Before any tensor exists: see `kernels::prepare_gpu_runtime`.
+    kernels::prepare_gpu_runtime();
     let (api, kind) = selector(chosen, all);
     let (device, setup) = Device::wgpu_options()
         .graphics_api(api)

@@ -1,7 +1,8 @@
 //! The GPU kernels against Burn's stock operations on the same wgpu device
 //! (a real GPU, or Mesa's lavapipe on CI): values, gradients and launch
 //! counts. Where there is no adapter each test says so in one line and
-//! stops. The tests take turns (one lock): launches are counted process-wide.
+//! stops (under CI it fails: `testdata::missing`). The tests take turns (one
+//! lock): launches are counted process-wide.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -11,15 +12,15 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::launches::{Launches, count};
 use crate::{NormInput, NormStats, batch_norm_join_train, batch_norm_relu_train, batch_norm_train};
 
-/// The wgpu device, and this test's turn on it; `None` (said once) where
-/// there is no adapter.
+/// The wgpu device, and this test's turn on it; `None` (said in one line,
+/// or under CI a failure) where there is no adapter.
 fn gpu() -> Option<(Device, MutexGuard<'static, ()>)> {
     static TURN: Mutex<()> = Mutex::new(());
     let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     match crate::wgpu_device() {
         Ok(device) => Some((device, turn)),
         Err(reason) => {
-            eprintln!("skipped: {reason}");
+            testdata::missing(&format!("{}: {reason}", testdata::NO_WGPU));
             None
         }
     }

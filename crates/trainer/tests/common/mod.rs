@@ -61,18 +61,20 @@ pub fn refused<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> String {
 }
 
 /// `per_class` images of each class in the course layout under `dir`, or
-/// `None` where this machine has no course data (the test then says so).
+/// `None` where this machine has no course data (the test then says so
+/// through `testdata::missing`).
 pub fn small_data(dir: &Path, per_class: usize) -> Option<PathBuf> {
     let root = dir.join("data");
     testdata::copy_course_sample(&root, per_class).then_some(root)
 }
 
 /// `per_class` course images per class under `dir/data`, or, where this
-/// machine has no course data, as many synthetic ones (`trainer synth`).
+/// machine has no course data, as many synthetic ones (`trainer synth`;
+/// said in one line, or under CI a failure).
 pub fn course_or_synthetic(dir: &Path, per_class: usize) -> PathBuf {
     let root = dir.join("data");
     if !testdata::copy_course_sample(&root, per_class) {
-        eprintln!("no real handwriting found (set HANZI12_DATA): testing on synthetic data");
+        testdata::missing_instead(testdata::NO_COURSE_DATA, "testing on synthetic handwriting");
         let per_class = per_class.to_string();
         let root = root.to_str().unwrap();
         ok(&["synth", "--out", root, "--per-class", &per_class], dir);
