@@ -29,7 +29,7 @@ const TOLERANCE: f32 = 1e-4;
 /// The device `--backend wgpu` uses, or `None` (said) where there is none.
 fn wgpu() -> Option<Device> {
     if backend::choose(&backend::adapters()).is_none() {
-        testdata::missing(backend::NO_ADAPTER);
+        testdata::missing(testdata::NO_WGPU);
         return None;
     }
     Some(

@@ -18,7 +18,7 @@ fn device() -> Option<Device> {
     match kernels::wgpu_device() {
         Ok(device) => Some(device),
         Err(reason) => {
-            testdata::missing(&format!("{reason}: {}", testdata::NO_WGPU));
+            testdata::missing(&format!("{}: {reason}", testdata::NO_WGPU));
             None
         }
     }
