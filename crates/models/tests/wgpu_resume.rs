@@ -31,7 +31,10 @@ fn batch(step: usize, size: usize, device: &Device) -> Hanzi12Batch {
 
 /// Where each training step runs: on the caller's thread (as the
 /// `Learner` now runs GPU steps), or handed to rayon's pool, whichever of
-/// its threads is free (as it ran every step before).
+/// its threads is free (as it ran every step before). On the pool, under
+/// load, consecutive steps land on different threads: where Burn lost
+/// writes handed between threads' streams, this test's run trained to NaN
+/// (docs/gpu.md, "One stream per device").
 #[derive(Clone, Copy, Debug)]
 enum Threads {
     Caller,
