@@ -5,7 +5,8 @@
 //! ([`queue`]); axum on tokio serves the page and the API ([`routes`]);
 //! everything a client sends is checked ([`picture`]) and every refusal is
 //! JSON ([`error`]). `trainer serve` is [`run`]; `trainer serve-bench` is
-//! [`load_test::run`].
+//! [`load_test::run`]; `trainer export --web`, the page as a static site
+//! that reads in the browser, is [`site::export`].
 
 pub mod api;
 pub mod args;
@@ -19,6 +20,7 @@ mod picture;
 mod queue;
 mod routes;
 mod server;
+pub mod site;
 
 pub use config::ServeConfig;
 pub use server::Server;

@@ -50,21 +50,7 @@ impl ClassInfo {
 /// The run's network as a classifier, and what `/api/model` says about it.
 pub fn load(run: &Path, backend: Backend) -> Result<(Classifier, ModelInfo)> {
     let trained = Trained::load(run, backend)?;
-    // The epoch whose weights training kept: the lowest validation loss.
-    let rows = RunDir::new(run).rows();
-    let best = hanzi12::metrics::best_valid(&rows);
-    let info = ModelInfo {
-        network: trained.config.model.name().to_string(),
-        description: trained.config.model.describe(),
-        parameters: trained.network.num_trainable_params(),
-        training_data: trained.config.data.describe(),
-        validation_accuracy: best.as_ref().map(|r| r.accuracy),
-        epoch: best.as_ref().map(|r| r.epoch),
-        backend: backend.to_string(),
-        run: run.display().to_string(),
-        normalise: trained.config.normalise,
-        classes: ClassInfo::all(),
-    };
+    let info = ModelInfo::of(run, &trained, backend.to_string());
     let classifier: Classifier = Box::new(move |images: Vec<Vec<f32>>| {
         let items: Vec<_> = images
             .into_iter()
@@ -73,4 +59,26 @@ pub fn load(run: &Path, backend: Backend) -> Result<(Classifier, ModelInfo)> {
         trained.probabilities(&items)
     });
     Ok((classifier, info))
+}
+
+impl ModelInfo {
+    /// What the page says about `trained` (loaded from `run`), read by
+    /// `backend` (a name for people).
+    pub fn of(run: &Path, trained: &Trained, backend: String) -> ModelInfo {
+        // The epoch whose weights training kept: the lowest validation loss.
+        let rows = RunDir::new(run).rows();
+        let best = hanzi12::metrics::best_valid(&rows);
+        ModelInfo {
+            network: trained.config.model.name().to_string(),
+            description: trained.config.model.describe(),
+            parameters: trained.network.num_trainable_params(),
+            training_data: trained.config.data.describe(),
+            validation_accuracy: best.as_ref().map(|r| r.accuracy),
+            epoch: best.as_ref().map(|r| r.epoch),
+            backend,
+            run: run.display().to_string(),
+            normalise: trained.config.normalise,
+            classes: ClassInfo::all(),
+        }
+    }
 }

@@ -1,12 +1,15 @@
-//! The web page: three files built into the binary, so the server reaches
-//! nothing on disk and the page needs no network but this server.
+//! The web page: files built into the binary, so the server reaches
+//! nothing on disk and the page needs no network but this server. The same
+//! files make the static site of `trainer export --web` (`site`), with
+//! `reader.js`, which reads in the browser instead of asking a server.
 
 use axum::http::header;
 use axum::response::IntoResponse;
 
-const INDEX: &str = include_str!("page/index.html");
-const SCRIPT: &str = include_str!("page/app.js");
-const STYLE: &str = include_str!("page/style.css");
+pub(crate) const INDEX: &str = include_str!("page/index.html");
+pub(crate) const SCRIPT: &str = include_str!("page/app.js");
+pub(crate) const STYLE: &str = include_str!("page/style.css");
+pub(crate) const READER: &str = include_str!("page/reader.js");
 
 /// The page never runs anything from elsewhere.
 const POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'";

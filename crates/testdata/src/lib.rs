@@ -12,7 +12,7 @@ mod missing;
 mod seeded;
 
 pub use missing::{
-    NO_BROWSER, NO_COURSE_DATA, NO_SLURM, NO_WGPU, missing, missing_instead, under_ci,
+    NO_BROWSER, NO_COURSE_DATA, NO_SLURM, NO_WASM, NO_WGPU, missing, missing_instead, under_ci,
 };
 pub use seeded::{seeded, seeded_module};
 

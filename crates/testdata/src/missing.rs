@@ -10,6 +10,10 @@ pub const NO_WGPU: &str = "no wgpu adapter (on Linux without a GPU: Mesa's lavap
 /// No browser to drive (the serve page's browser tests).
 pub const NO_BROWSER: &str = "no /usr/bin/chromium and /usr/bin/chromedriver \
                               (apt-get install chromium chromium-driver, as .ci/run does)";
+/// No way to build and serve the WebAssembly reader (the exported site's test).
+pub const NO_WASM: &str = "no wasm32-unknown-unknown target, wasm-bindgen or python3 \
+                           (rustup target add wasm32-unknown-unknown; cargo install \
+                           wasm-bindgen-cli at Cargo.lock's version, as .ci/run does)";
 /// No Slurm cluster (the `study --slurm` test).
 pub const NO_SLURM: &str =
     "no Slurm cluster answers sinfo (.ci/slurm-up installs and starts a one-node one, as root)";

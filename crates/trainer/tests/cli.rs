@@ -117,7 +117,7 @@ fn train_then_predict_and_eval_from_the_run_folder() {
     let csv = std::fs::read_to_string(csv).unwrap();
     assert_eq!(
         csv.lines().next().unwrap(),
-        "path,class,character,probability"
+        "path,class,character,probability,p1,p2,p3,p4,p5,p6,p7,p8,p9,p10,p11,p12"
     );
     assert_eq!(csv.lines().count(), 31);
 

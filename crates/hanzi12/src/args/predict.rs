@@ -18,7 +18,8 @@ pub struct PredictArgs {
     /// Characters shown per image.
     #[arg(long, default_value_t = 3)]
     pub top_k: usize,
-    /// Also write path,class,character,probability to this CSV file.
+    /// Also write path,class,character,probability (of the most probable class) and every
+    /// class's probability (p1..p12, in class order) to this CSV file.
     #[arg(long)]
     pub csv: Option<PathBuf>,
     #[command(flatten)]

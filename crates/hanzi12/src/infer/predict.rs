@@ -25,7 +25,11 @@ pub fn predict(
             read_items(&files, normalise)
         }
     })?;
-    let mut table = String::from("path,class,character,probability\n");
+    let mut table = String::from("path,class,character,probability");
+    for k in 1..=NUM_CLASSES {
+        table.push_str(&format!(",p{k}"));
+    }
+    table.push('\n');
     for (item, p) in items.iter().zip(&probs) {
         let mut order: Vec<usize> = (0..NUM_CLASSES).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
@@ -37,12 +41,18 @@ pub fn predict(
         println!("{}\t{}", item.source, best.join("  "));
         let k = order[0];
         table.push_str(&format!(
-            "{},{},{},{:.6}\n",
+            "{},{},{},{:.6}",
             item.source,
             k + 1,
             CHARACTERS[k],
             p[k]
         ));
+        // Every class's probability, in class order: what another reader
+        // (the exported web page) is checked against.
+        for probability in p {
+            table.push_str(&format!(",{probability:.7}"));
+        }
+        table.push('\n');
     }
     if let Some(csv) = csv {
         write_atomic(csv, table.as_bytes())?;
