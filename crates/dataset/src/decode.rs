@@ -94,17 +94,11 @@ fn resize_to_side(ink: &InkImage) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    fn png_bytes(img: image::DynamicImage) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    }
-
     #[test]
     fn grey_png_becomes_ink() {
         let mut g = image::GrayImage::from_pixel(28, 28, image::Luma([255]));
         g.put_pixel(3, 5, image::Luma([0]));
-        let d = decode_image(&png_bytes(g.into())).unwrap();
+        let d = decode_image(&testdata::png(g)).unwrap();
         assert!(!d.resized);
         assert_eq!(d.image[5 * 28 + 3], 1.0);
         assert_eq!(d.image.iter().filter(|&&v| v > 0.0).count(), 1);
@@ -113,7 +107,7 @@ mod tests {
     #[test]
     fn rgb_is_converted_and_large_images_resized() {
         let img = image::RgbImage::from_pixel(56, 56, image::Rgb([0, 0, 0]));
-        let d = decode_image(&png_bytes(img.into())).unwrap();
+        let d = decode_image(&testdata::png(img)).unwrap();
         assert!(d.resized);
         assert_eq!(d.image.len(), PIXELS);
         assert!(d.image.iter().all(|&v| v > 0.99));
@@ -123,7 +117,7 @@ mod tests {
     fn decode_ink_keeps_the_picture_size() {
         let mut g = image::GrayImage::from_pixel(300, 200, image::Luma([255]));
         g.put_pixel(299, 199, image::Luma([0]));
-        let ink = decode_ink(&png_bytes(g.into())).unwrap();
+        let ink = decode_ink(&testdata::png(g)).unwrap();
         assert_eq!((ink.width, ink.height), (300, 200));
         assert_eq!(ink.pixels[199 * 300 + 299], 1.0);
         assert_eq!(ink.pixels.iter().filter(|&&v| v > 0.0).count(), 1);
@@ -132,7 +126,7 @@ mod tests {
     #[test]
     fn transparent_background_is_paper() {
         let img = image::RgbaImage::from_pixel(28, 28, image::Rgba([0, 0, 0, 0]));
-        let d = decode_image(&png_bytes(img.into())).unwrap();
+        let d = decode_image(&testdata::png(img)).unwrap();
         assert!(d.image.iter().all(|&v| v == 0.0));
     }
 
@@ -140,7 +134,7 @@ mod tests {
     fn garbage_and_truncated_files_are_errors() {
         assert!(decode_image(b"").is_err());
         assert!(decode_image(b"hello, this is not an image").is_err());
-        let png = png_bytes(image::GrayImage::new(28, 28).into());
+        let png = testdata::png(image::GrayImage::new(28, 28));
         assert!(decode_image(&png[..png.len() / 2]).is_err());
     }
 }

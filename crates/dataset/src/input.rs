@@ -57,18 +57,12 @@ pub fn ink_to_input(ink: InkImage, run: Option<&NormaliseConfig>) -> NetworkInpu
 mod tests {
     use super::*;
 
-    fn png(img: image::GrayImage) -> Vec<u8> {
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    }
-
     #[test]
     fn a_course_sized_picture_is_taken_as_it_is() {
         // Ink in a corner, nowhere near the course's size or place: kept there.
         let mut g = image::GrayImage::from_pixel(28, 28, image::Luma([255]));
         g.put_pixel(1, 2, image::Luma([0]));
-        let input = network_input(&png(g), None).unwrap();
+        let input = network_input(&testdata::png(g), None).unwrap();
         assert!(!input.normalised);
         assert_eq!(input.image[2 * 28 + 1], 1.0);
         assert_eq!(input.image.iter().filter(|&&v| v > 0.0).count(), 1);
@@ -83,7 +77,7 @@ mod tests {
                 g.put_pixel(x, y, image::Luma([0]));
             }
         }
-        let input = network_input(&png(g), None).unwrap();
+        let input = network_input(&testdata::png(g), None).unwrap();
         assert!(input.normalised);
         assert_eq!((input.width, input.height), (400, 400));
         assert!(input.image.iter().all(|&v| v == 0.0 || v == 1.0), "1-bit");
@@ -111,8 +105,8 @@ mod tests {
             }
         }
         let run = NormaliseConfig::default();
-        let a = network_input(&png(small), Some(&run)).unwrap();
-        let b = network_input(&png(large), Some(&run)).unwrap();
+        let a = network_input(&testdata::png(small), Some(&run)).unwrap();
+        let b = network_input(&testdata::png(large), Some(&run)).unwrap();
         assert!(a.normalised && b.normalised);
         // Both squares fill 22x22 px: the same amount of ink, whatever their
         // size in the picture.

@@ -28,12 +28,24 @@
 //! trait below is the dispatcher; `flex/` has one kernel file per layer,
 //! `autodiff/` the backward passes, `stock.rs` the trait's default bodies.
 //! The tests check values and gradients against the stock operations.
+//!
+//! The GPU half is `cube/`: CubeCL kernels for Burn's cube backend (every
+//! wgpu adapter), one launch per layer where stock Burn takes a dozen —
+//! BatchNorm, with its ReLU and the residual join, forward and backward
+//! (convolutions stay Burn's own, autotuned ones), the loss with its
+//! accuracy count ([`FastLoss`]), and the Adam update of every parameter
+//! tensor at once ([`FastAdam`], gathered by [`adam_batch`]). Three traits,
+//! one per kind of work: [`FastLayers`] (below), [`FastLoss`],
+//! [`FastAdam`]. [`prepare_gpu_runtime`] and [`wgpu_device`] set up the GPU
+//! they run on; [`launches`] counts the kernels a step launches.
 
 mod adam;
 pub mod adam_batch;
 mod adam_many;
 mod adapter;
 mod autodiff;
+#[cfg(test)]
+mod checks;
 mod conv;
 mod cube;
 mod elementwise;

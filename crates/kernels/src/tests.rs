@@ -8,6 +8,7 @@ use burn::tensor::{DType, Device, Tensor, TensorData};
 use burn::backend::{Dispatch, DispatchTensor};
 use burn::tensor::activation::relu;
 
+use crate::checks::{assert_close, values_on};
 use crate::flex::simd::each_unit;
 
 use crate::{
@@ -20,26 +21,9 @@ fn device() -> Device {
     Device::flex().autodiff()
 }
 
-/// Deterministic values of all signs and a few magnitudes.
+/// [`values_on`] the flex autodiff device.
 fn values<const D: usize>(shape: [usize; D], seed: f32) -> Tensor<D> {
-    let n: usize = shape.iter().product();
-    let data: Vec<f32> = (0..n)
-        .map(|i| ((i as f32 + seed) * 0.618).sin() * (1.0 + (i % 7) as f32 * 0.3) + 0.2)
-        .collect();
-    Tensor::from_data(TensorData::new(data, shape), &device())
-}
-
-fn assert_close<const D: usize>(what: &str, fast: Tensor<D>, stock: Tensor<D>) {
-    assert_eq!(fast.dims(), stock.dims(), "{what}: shape");
-    let fast = fast.into_data().try_to_vec::<f32>().unwrap();
-    let stock = stock.into_data().try_to_vec::<f32>().unwrap();
-    let scale = stock.iter().fold(1f32, |m, v| m.max(v.abs()));
-    for (i, (a, b)) in fast.iter().zip(&stock).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-4 * scale,
-            "{what}[{i}]: fast {a} vs stock {b} (scale {scale})"
-        );
-    }
+    values_on(shape, seed, &device())
 }
 
 #[test]

@@ -165,11 +165,11 @@ mod tests {
     use super::*;
 
     fn png(width: u32, height: u32) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        image::GrayImage::from_pixel(width, height, image::Luma([255]))
-            .write_to(&mut out, ImageFormat::Png)
-            .unwrap();
-        out.into_inner()
+        testdata::png(image::GrayImage::from_pixel(
+            width,
+            height,
+            image::Luma([255]),
+        ))
     }
 
     fn headers(content_type: &str) -> HeaderMap {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::map_response;
 use axum::response::Json;
 use axum::routing::{get, post};
-use dataset::{CHARACTERS, NUM_CLASSES, NetworkInput};
+use dataset::NetworkInput;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,61 +64,26 @@ async fn model(State(app): State<App>) -> Json<ModelInfo> {
     Json(app.model.as_ref().clone())
 }
 
-/// One class's probability in an answer.
-#[derive(Debug, Serialize)]
-struct ClassProbability {
-    character: char,
-    folder: usize,
-    probability: f32,
-}
-
-/// The 28x28 image the network saw.
-#[derive(Debug, Serialize)]
-struct InputView {
-    /// The picture's own size.
-    width: usize,
-    height: usize,
-    /// Cropped, scaled and centred (any size but 28x28), or taken as it is.
-    normalised: bool,
-    /// 784 values, row-major, ink = 1.
-    pixels: Vec<f32>,
-}
-
+/// The reader's answer (the same shape as the exported site's), and how
+/// long the server took.
 #[derive(Debug, Serialize)]
 struct Prediction {
-    model: String,
-    /// All twelve classes, most probable first.
-    classes: Vec<ClassProbability>,
+    #[serde(flatten)]
+    reading: web::Answer,
     /// Milliseconds from the whole body's arrival to this answer.
     ms: f64,
     /// Milliseconds of the forward pass this image shared, and how many shared it.
     forward_ms: f64,
     batch: usize,
-    input: InputView,
 }
 
 impl Prediction {
     fn new(model: &str, answer: Answer, input: NetworkInput, started: Instant) -> Prediction {
-        let mut classes: Vec<ClassProbability> = (0..NUM_CLASSES)
-            .map(|k| ClassProbability {
-                character: CHARACTERS[k],
-                folder: k + 1,
-                probability: answer.probabilities[k],
-            })
-            .collect();
-        classes.sort_by(|a, b| b.probability.total_cmp(&a.probability));
         Prediction {
-            model: model.to_string(),
-            classes,
+            reading: web::Answer::new(model, &answer.probabilities, input),
             ms: 1000.0 * started.elapsed().as_secs_f64(),
             forward_ms: answer.forward_ms,
             batch: answer.batch,
-            input: InputView {
-                width: input.width,
-                height: input.height,
-                normalised: input.normalised,
-                pixels: input.image,
-            },
         }
     }
 }

@@ -55,3 +55,13 @@ pub fn copy_course_sample(to: &std::path::Path, per_class: usize) -> bool {
     }
     true
 }
+
+/// `picture` as the bytes of a PNG file, as a test sends or decodes one.
+pub fn png(picture: impl Into<image::DynamicImage>) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture
+        .into()
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("a picture encodes as PNG");
+    out.into_inner()
+}

@@ -3,21 +3,21 @@
 //! the round trip bit for bit, and files that do not fit are refused in one
 //! line with nothing written. PyTorch itself is checked by `bench/parity.py`.
 
+mod common;
+
+use common::{course_or_synthetic, text};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
+/// `trainer ARGS` in `cwd`, run to the end.
 fn trainer<S: AsRef<std::ffi::OsStr>>(args: &[S], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
+    common::trainer()
         .args(args)
         .current_dir(cwd)
         .output()
         .expect("trainer runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn succeeds(out: Output) -> String {
@@ -27,22 +27,6 @@ fn succeeds(out: Output) -> String {
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// `per_class` images of each class in the course layout under `dir`: real
-/// handwriting where the course set is found, else (said in one line, or
-/// under CI a failure) the synthetic set.
-fn small_data(dir: &Path, per_class: usize) -> PathBuf {
-    let root = dir.join("data");
-    if !testdata::copy_course_sample(&root, per_class) {
-        testdata::missing_instead(testdata::NO_COURSE_DATA, "testing on synthetic handwriting");
-        let per_class = per_class.to_string();
-        succeeds(trainer(
-            &["synth", "--out", s(&root), "--per-class", &per_class],
-            dir,
-        ));
-    }
-    root
 }
 
 /// Trains `model` for one epoch into `<dir>/<model>`.
@@ -102,7 +86,7 @@ fn predictions(dir: &Path, run: &Path, data: &Path) -> String {
 fn export_then_import_keeps_every_bit_and_every_prediction_of_all_six_networks() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = small_data(dir, 8);
+    let data = course_or_synthetic(dir, 8);
     for model in models::MODEL_NAMES {
         let run = train(dir, &data, model);
         let file = dir.join(format!("{model}.safetensors"));
@@ -201,7 +185,7 @@ fn refused(dir: &Path, file: &Path, model: &str, needles: &[&str]) {
 fn files_that_do_not_fit_are_refused_in_one_line_naming_the_tensor() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let data = small_data(dir, 4);
+    let data = course_or_synthetic(dir, 4);
     let run = train(dir, &data, "cnn_bn");
     let file = dir.join("cnn_bn.safetensors");
     export(dir, &run, &file);

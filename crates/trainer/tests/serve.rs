@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::browser::{Browser, browser_at_hand, writing};
-use common::{course_or_synthetic, text, trainer};
+use common::{agent, course_or_synthetic, text, trainer};
 use serde_json::{Value, json};
 
 /// Runs `trainer` to the end; panics with its output if it fails.
@@ -125,14 +125,6 @@ impl Served {
     }
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
 /// Status and JSON body of a request.
 fn call(
     agent: &ureq::Agent,
@@ -179,12 +171,6 @@ fn one_per_class(data: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn png(img: image::GrayImage) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-    out.into_inner()
-}
-
 /// A course image drawn large and off-centre on a bigger page, as a scan
 /// or a canvas would have it.
 fn on_a_page(bmp: &Path) -> Vec<u8> {
@@ -192,7 +178,7 @@ fn on_a_page(bmp: &Path) -> Vec<u8> {
     let big = image::imageops::resize(&small, 196, 196, image::imageops::FilterType::Nearest);
     let mut page = image::GrayImage::from_pixel(300, 260, image::Luma([255]));
     image::imageops::overlay(&mut page, &big, 90, 20);
-    png(page)
+    testdata::png(page)
 }
 
 #[test]
@@ -353,7 +339,7 @@ fn every_bad_request_gets_its_4xx_in_json_and_the_server_stays_up() {
     let mut served = serve(run, &["--timeout-s", "2"]);
     let agent = agent();
     let good = std::fs::read(data.join("3/1.bmp")).unwrap();
-    let real_png = png(image::GrayImage::from_pixel(64, 64, image::Luma([255])));
+    let real_png = testdata::png(image::GrayImage::from_pixel(64, 64, image::Luma([255])));
     // The start of a JPEG file (JFIF): refused from its magic bytes, unread.
     let mut jpeg = vec![
         0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,

@@ -7,20 +7,15 @@
 //! On a software adapter (Mesa's lavapipe, which `.ci/run` installs) every
 //! process compiles its kernels again, so the data and runs are tiny.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{course_or_synthetic, text, trainer};
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Images per class; one of each class is held out for validation.
 const PER_CLASS: usize = 4;
-
-fn trainer() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_trainer"))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn run(args: &[&str]) -> Output {
     let out = trainer().args(args).output().expect("trainer runs");
@@ -44,25 +39,6 @@ fn wgpu_adapter() -> bool {
         testdata::missing(&format!("{}: trainer devices: {error}", testdata::NO_WGPU));
     }
     out.status.success()
-}
-
-/// `PER_CLASS` images of each class in the course layout under `dir`: real
-/// handwriting where there is some, else (said in one line, or under CI a
-/// failure) the synthetic set.
-fn small_data(dir: &Path) -> PathBuf {
-    let root = dir.join("data");
-    if !testdata::copy_course_sample(&root, PER_CLASS) {
-        testdata::missing_instead(testdata::NO_COURSE_DATA, "testing on synthetic handwriting");
-        let per_class = PER_CLASS.to_string();
-        run(&[
-            "synth",
-            "--out",
-            root.to_str().unwrap(),
-            "--per-class",
-            &per_class,
-        ]);
-    }
-    root
 }
 
 /// Polls a run folder until epoch `epoch`'s checkpoints (model, optimizer,
@@ -157,7 +133,7 @@ fn cnn_res_trains_on_wgpu_is_killed_resumes_and_predicts_the_same_on_flex() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path());
+    let data = course_or_synthetic(tmp.path(), PER_CLASS);
     let run_dir = tmp.path().join("run");
     let args = cnn_res_run(&data, &run_dir, "wgpu", "3");
 
@@ -201,7 +177,7 @@ fn a_run_trained_on_flex_predicts_the_same_on_wgpu() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let data = small_data(tmp.path());
+    let data = course_or_synthetic(tmp.path(), PER_CLASS);
     let run_dir = tmp.path().join("run");
     let args = cnn_res_run(&data, &run_dir, "flex", "1");
     run(&args.iter().map(String::as_str).collect::<Vec<_>>());

@@ -12,9 +12,11 @@
 //! [`Reader`] is the reader in Rust (tested natively); `bindings` is its face
 //! to JavaScript.
 
+mod answer;
 mod bindings;
 mod manifest;
 mod reader;
 
+pub use answer::{Answer, ClassProbability, InputView};
 pub use manifest::{MANIFEST_VERSION, Manifest};
-pub use reader::{Answer, ClassProbability, InputView, Reader};
+pub use reader::Reader;

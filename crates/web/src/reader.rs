@@ -1,6 +1,7 @@
 //! The reader: a run's network with its weights, turning a picture's bytes
 //! into the answer `trainer serve` gives for them.
 
+use crate::{Answer, Manifest};
 use burn::module::Module;
 use burn::prelude::*;
 use burn::store::ModuleRecord;
@@ -8,46 +9,12 @@ use burn::tensor::Bytes;
 use burn::tensor::activation::softmax;
 use dataset::{CHARACTERS, Hanzi12Batcher, Hanzi12Item, NUM_CLASSES, network_input};
 use models::Network;
-use serde::Serialize;
-
-use crate::Manifest;
 
 pub struct Reader {
     network: Network,
     batcher: Hanzi12Batcher,
     manifest: Manifest,
     device: Device,
-}
-
-/// One class's probability.
-#[derive(Clone, Debug, Serialize)]
-pub struct ClassProbability {
-    pub character: char,
-    /// The course's folder number, 1..=12.
-    pub folder: usize,
-    pub probability: f32,
-}
-
-/// The 28x28 image the network saw.
-#[derive(Clone, Debug, Serialize)]
-pub struct InputView {
-    /// The picture's own size.
-    pub width: usize,
-    pub height: usize,
-    /// Cropped, scaled and centred (any size but 28x28), or taken as it is.
-    pub normalised: bool,
-    /// 784 values, row-major, ink = 1.
-    pub pixels: Vec<f32>,
-}
-
-/// A reading, in the shape of `trainer serve`'s `/api/predict` answer
-/// (less its timings, which the page measures).
-#[derive(Clone, Debug, Serialize)]
-pub struct Answer {
-    pub model: String,
-    /// All twelve classes, most probable first.
-    pub classes: Vec<ClassProbability>,
-    pub input: InputView,
 }
 
 impl Reader {
@@ -82,24 +49,11 @@ impl Reader {
     pub fn read(&self, picture: &[u8]) -> Result<Answer, String> {
         let input = network_input(picture, self.manifest.normalise.as_ref())?;
         let probabilities = self.probabilities(&input.image);
-        let mut classes: Vec<ClassProbability> = (0..NUM_CLASSES)
-            .map(|k| ClassProbability {
-                character: CHARACTERS[k],
-                folder: k + 1,
-                probability: probabilities[k],
-            })
-            .collect();
-        classes.sort_by(|a, b| b.probability.total_cmp(&a.probability));
-        Ok(Answer {
-            model: self.manifest.network.name().to_string(),
-            classes,
-            input: InputView {
-                width: input.width,
-                height: input.height,
-                normalised: input.normalised,
-                pixels: input.image,
-            },
-        })
+        Ok(Answer::new(
+            self.manifest.network.name(),
+            &probabilities,
+            input,
+        ))
     }
 
     /// The twelve probabilities of one 28x28 input, in class order.
@@ -143,12 +97,6 @@ mod tests {
         (net, bytes.to_vec())
     }
 
-    fn png(img: image::GrayImage) -> Vec<u8> {
-        let mut out = std::io::Cursor::new(Vec::new());
-        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
-        out.into_inner()
-    }
-
     #[test]
     fn a_drawing_is_read_as_the_network_reads_its_input() {
         for name in ["mlp", "cnn_res"] {
@@ -161,7 +109,7 @@ mod tests {
                     canvas.put_pixel(x, y, image::Luma([0]));
                 }
             }
-            let answer = reader.read(&png(canvas)).unwrap();
+            let answer = reader.read(&testdata::png(canvas)).unwrap();
             assert!(answer.input.normalised);
             let total: f32 = answer.classes.iter().map(|c| c.probability).sum();
             assert!((total - 1.0).abs() < 1e-5, "{name}: {total}");

@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use crate::checks::{assert_close, values_on as values};
 use crate::launches::{Launches, count};
 use crate::{NormInput, NormStats, batch_norm_join_train, batch_norm_relu_train, batch_norm_train};
 
@@ -23,29 +24,6 @@ fn gpu() -> Option<(Device, MutexGuard<'static, ()>)> {
             testdata::missing(&format!("{}: {reason}", testdata::NO_WGPU));
             None
         }
-    }
-}
-
-/// Deterministic values of all signs and a few magnitudes.
-fn values<const D: usize>(shape: [usize; D], seed: f32, device: &Device) -> Tensor<D> {
-    let n: usize = shape.iter().product();
-    let data: Vec<f32> = (0..n)
-        .map(|i| ((i as f32 + seed) * 0.618).sin() * (1.0 + (i % 7) as f32 * 0.3) + 0.2)
-        .collect();
-    Tensor::from_data(TensorData::new(data, shape), device)
-}
-
-/// `fast` within `1e-4` of the largest magnitude of `stock`, value by value.
-fn assert_close<const D: usize>(what: &str, fast: Tensor<D>, stock: Tensor<D>) {
-    assert_eq!(fast.dims(), stock.dims(), "{what}: shape");
-    let fast = fast.into_data().try_to_vec::<f32>().unwrap();
-    let stock = stock.into_data().try_to_vec::<f32>().unwrap();
-    let scale = stock.iter().fold(1f32, |m, v| m.max(v.abs()));
-    for (i, (a, b)) in fast.iter().zip(&stock).enumerate() {
-        assert!(
-            (a - b).abs() <= 1e-4 * scale,
-            "{what}[{i}]: fast {a} vs stock {b} (scale {scale})"
-        );
     }
 }
 

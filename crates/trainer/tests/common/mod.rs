@@ -22,6 +22,16 @@ pub const STUDIES: [&str; 9] = [
     "recipe",
 ];
 
+/// An HTTP client that hands back error statuses as responses, with a 30 s
+/// deadline per request.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
 pub fn trainer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
 }
