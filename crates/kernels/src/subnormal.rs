@@ -10,27 +10,37 @@
 //! was already smaller than any that matters to training (`trainer bench
 //! --trained` measures the effect).
 //!
-//! The bits are per thread. Linux threads start with their creator's
+//! ARM CPUs flush with FPCR's FZ bit instead (set here on AArch64, so an
+//! ARM build trains to the numbers an x86 one does; elsewhere nothing is
+//! flushed). The bits are per thread. Linux threads start with their creator's
 //! floating-point state, so setting them at the start of `main`, before any
 //! thread exists, covers every thread of the program; [`flush_subnormals`]
 //! also sets them on the threads of rayon's pool if it already runs.
 
 /// Flush-to-zero (bit 15) and denormals-are-zero (bit 6) of x86's MXCSR.
 #[cfg(target_arch = "x86_64")]
-const FTZ_DAZ: u32 = (1 << 15) | (1 << 6);
+const FLUSH: u64 = (1 << 15) | (1 << 6);
 
+/// FZ (bit 24) of ARM's FPCR: on AArch64 it flushes both subnormal operands
+/// and results, what FTZ and DAZ do together on x86, so a model trains to
+/// the same numbers on both.
+#[cfg(target_arch = "aarch64")]
+const FLUSH: u64 = 1 << 24;
+
+/// The calling thread's floating-point control register.
 #[cfg(target_arch = "x86_64")]
-fn read_mxcsr() -> u32 {
+fn read_control() -> u64 {
     let mut value: u32 = 0;
     // SAFETY: stores the 32-bit MXCSR register into a local.
     unsafe {
         std::arch::asm!("stmxcsr [{}]", in(reg) &mut value, options(nostack, preserves_flags));
     }
-    value
+    u64::from(value)
 }
 
 #[cfg(target_arch = "x86_64")]
-fn write_mxcsr(value: u32) {
+fn write_control(value: u64) {
+    let value = value as u32;
     // SAFETY: loads MXCSR from a valid value read back from it, with only the
     // FTZ and DAZ bits changed; these change results of subnormal operands
     // only and raise no exceptions.
@@ -39,20 +49,39 @@ fn write_mxcsr(value: u32) {
     }
 }
 
+#[cfg(target_arch = "aarch64")]
+fn read_control() -> u64 {
+    let value: u64;
+    // SAFETY: reads the FPCR system register, which EL0 may read.
+    unsafe {
+        std::arch::asm!("mrs {}, fpcr", out(reg) value, options(nomem, nostack, preserves_flags));
+    }
+    value
+}
+
+#[cfg(target_arch = "aarch64")]
+fn write_control(value: u64) {
+    // SAFETY: writes FPCR back with only the FZ bit changed, which changes
+    // results of subnormal operands only and raises no exceptions.
+    unsafe {
+        std::arch::asm!("msr fpcr, {}", in(reg) value, options(nomem, nostack, preserves_flags));
+    }
+}
+
 /// Sets (or clears) flushing of subnormals on the calling thread; `false`
 /// where the CPU has no such mode this crate knows.
 pub fn set_on_this_thread(flush: bool) -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
-        let mxcsr = read_mxcsr();
-        write_mxcsr(if flush {
-            mxcsr | FTZ_DAZ
+        let control = read_control();
+        write_control(if flush {
+            control | FLUSH
         } else {
-            mxcsr & !FTZ_DAZ
+            control & !FLUSH
         });
         true
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         let _ = flush;
         false
@@ -61,11 +90,11 @@ pub fn set_on_this_thread(flush: bool) -> bool {
 
 /// Whether the calling thread flushes subnormals to zero.
 pub fn on_this_thread() -> bool {
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
     {
-        read_mxcsr() & FTZ_DAZ == FTZ_DAZ
+        read_control() & FLUSH == FLUSH
     }
-    #[cfg(not(target_arch = "x86_64"))]
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         false
     }
@@ -79,7 +108,7 @@ pub fn flush_subnormals(flush: bool) -> bool {
     here
 }
 
-#[cfg(all(test, target_arch = "x86_64"))]
+#[cfg(all(test, any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod tests {
     use super::*;
     use std::hint::black_box;

@@ -11,6 +11,9 @@
 //! path this CPU has ([`each_unit`]).
 
 /// A vector unit a loop can be compiled for, narrowest first.
+// Off x86-64 only the baseline exists (NEON on AArch64): nothing is chosen
+// outside the tests.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Unit {
     Baseline,
@@ -19,6 +22,7 @@ pub(crate) enum Unit {
 }
 
 /// The widest unit this CPU has.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn widest_here() -> Unit {
     #[cfg(target_arch = "x86_64")]
     {
@@ -66,6 +70,7 @@ unsafe fn on_avx2<R>(work: impl FnOnce() -> R) -> R {
 }
 
 #[cfg(not(test))]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 #[inline(always)]
 fn chosen() -> Unit {
     widest_here()

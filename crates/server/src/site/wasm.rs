@@ -1,8 +1,9 @@
 //! The WebAssembly reader a site carries: built from this checkout's
-//! `crates/web` with the tools a Rust user installs from the registries
-//! (`rustup target add wasm32-unknown-unknown`, `cargo install
-//! wasm-bindgen-cli` at the `Cargo.lock` version, Debian's `binaryen` to
-//! shrink it if present), or taken ready-built from a folder (`--wasm DIR`).
+//! `crates/web` with tools from the registries, each added the first time
+//! it is missing and said so (`rustup target add wasm32-unknown-unknown`,
+//! `cargo install wasm-bindgen-cli` at the `Cargo.lock` version; Debian's
+//! `binaryen` shrinks the module where it is installed), or taken
+//! ready-built from a folder (`--wasm DIR`).
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -73,37 +74,71 @@ fn checkout() -> Result<PathBuf> {
     Ok(root)
 }
 
+/// The wasm32 target's standard library, added with rustup if missing.
 fn check_target() -> Result<()> {
-    let sysroot = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .context("cannot run rustc to find the installed targets")?;
-    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    if !Path::new(&sysroot)
-        .join("lib/rustlib")
-        .join(TARGET)
-        .is_dir()
-    {
-        bail!("the {TARGET} target is not installed: run `rustup target add {TARGET}`");
+    if target_installed() {
+        return Ok(());
+    }
+    let add = format!("rustup target add {TARGET}");
+    eprintln!("the {TARGET} target is not installed: running `{add}`");
+    let added = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !added || !target_installed() {
+        bail!("the {TARGET} target is not installed and `{add}` failed: run it by hand");
     }
     Ok(())
 }
 
+fn target_installed() -> bool {
+    let Ok(sysroot) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
+    Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .is_dir()
+}
+
 /// The `wasm-bindgen` command, at the version `Cargo.lock` pins (its output
-/// fits only the library of the same version).
+/// fits only the library of the same version), installed from crates.io
+/// if it is missing or another version.
 fn check_bindgen(root: &Path) -> Result<String> {
     let wanted = locked_version(root, "wasm-bindgen")?;
     let install = format!("cargo install wasm-bindgen-cli --version {wanted}");
-    let found = Command::new("wasm-bindgen").arg("--version").output();
-    let Ok(found) = found else {
-        bail!("wasm-bindgen is not installed: run `{install}`");
-    };
-    let found = String::from_utf8_lossy(&found.stdout);
-    let version = found.split_whitespace().nth(1).unwrap_or("?");
-    if version != wanted {
-        bail!("wasm-bindgen is version {version}, Cargo.lock has {wanted}: run `{install}`");
+    let found = bindgen_version();
+    if found.as_deref() == Some(wanted.as_str()) {
+        return Ok("wasm-bindgen".to_string());
+    }
+    match &found {
+        None => {
+            eprintln!("wasm-bindgen is not installed: running `{install}` (a few minutes, once)")
+        }
+        Some(v) => eprintln!(
+            "wasm-bindgen is version {v}, Cargo.lock has {wanted}: running `{install}` (a few minutes, once)"
+        ),
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let installed = Command::new(cargo)
+        .args(["install", "wasm-bindgen-cli", "--version", &wanted])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed || bindgen_version().as_deref() != Some(wanted.as_str()) {
+        bail!("wasm-bindgen {wanted} is needed and `{install}` failed: run it by hand");
     }
     Ok("wasm-bindgen".to_string())
+}
+
+/// The version of the `wasm-bindgen` on the PATH, if there is one.
+fn bindgen_version() -> Option<String> {
+    let out = Command::new("wasm-bindgen")
+        .arg("--version")
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().nth(1).map(String::from)
 }
 
 /// The version of `package` in `root`'s `Cargo.lock`.
