@@ -36,7 +36,8 @@ pub struct SiteFile {
 
 /// Writes the site of `run` to `out`, with the WebAssembly reader
 /// `module`. `out` is replaced whole, and only if it is empty or an earlier
-/// site: a kill leaves either the old site or the new one.
+/// site: the new site is written beside it and renamed into place, so a
+/// failure or a kill never leaves a half-written site under its name.
 pub fn export(run: &Path, out: &Path, module: &WasmModule) -> Result<Vec<SiteFile>> {
     check_out(out)?;
     let trained = Trained::load(run, Backend::Flex)?;
@@ -61,12 +62,23 @@ pub fn export(run: &Path, out: &Path, module: &WasmModule) -> Result<Vec<SiteFil
         ("model.bpk", weights),
     ];
     let staging = sibling(out, "new");
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging)
-        .with_context(|| format!("cannot create {}", staging.display()))?;
+    let written = write_all(&staging, files).and_then(|written| {
+        replace_dir(&staging, out)?;
+        Ok(written)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    written
+}
+
+/// Writes `files` into a new folder `dir`.
+fn write_all(dir: &Path, files: [(&'static str, Vec<u8>); 8]) -> Result<Vec<SiteFile>> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
     for (name, bytes) in files {
-        let path = staging.join(name);
+        let path = dir.join(name);
         std::fs::write(&path, &bytes)
             .with_context(|| format!("cannot write {}", path.display()))?;
         written.push(SiteFile {
@@ -74,7 +86,6 @@ pub fn export(run: &Path, out: &Path, module: &WasmModule) -> Result<Vec<SiteFil
             bytes: bytes.len() as u64,
         });
     }
-    replace_dir(&staging, out)?;
     Ok(written)
 }
 
