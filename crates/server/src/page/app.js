@@ -200,7 +200,7 @@ async function model() {
 }
 
 // What is to be read: the file, or the drawing as a PNG (black on transparent,
-// which the server composes over white paper).
+// which the reader, server or WebAssembly, composes over white paper).
 function body() {
   if (file) return Promise.resolve({ blob: file.blob, type: file.type });
   return new Promise((resolve) => ink.toBlob((blob) => resolve({ blob, type: "image/png" }), "image/png"));
