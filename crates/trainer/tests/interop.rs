@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::{course_or_synthetic, text};
+use common::{course_or_synthetic, text, train_one_epoch};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 /// `trainer ARGS` in `cwd`, run to the end.
@@ -27,23 +27,6 @@ fn succeeds(out: Output) -> String {
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()
-}
-
-/// Trains `model` for one epoch into `<dir>/<model>`.
-fn train(dir: &Path, data: &Path, model: &str) -> PathBuf {
-    let run = dir.join(model);
-    let args = [
-        "--model",
-        model,
-        "--data",
-        s(data),
-        "--epochs",
-        "1",
-        "--artifacts",
-        s(&run),
-    ];
-    succeeds(trainer(&args, dir));
-    run
 }
 
 fn export(dir: &Path, run: &Path, out: &Path) {
@@ -88,7 +71,7 @@ fn export_then_import_keeps_every_bit_and_every_prediction_of_all_six_networks()
     let dir = tmp.path();
     let data = course_or_synthetic(dir, 8);
     for model in models::MODEL_NAMES {
-        let run = train(dir, &data, model);
+        let run = train_one_epoch(model, &data, dir);
         let file = dir.join(format!("{model}.safetensors"));
         export(dir, &run, &file);
 
@@ -186,7 +169,7 @@ fn files_that_do_not_fit_are_refused_in_one_line_naming_the_tensor() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let data = course_or_synthetic(dir, 4);
-    let run = train(dir, &data, "cnn_bn");
+    let run = train_one_epoch("cnn_bn", &data, dir);
     let file = dir.join("cnn_bn.safetensors");
     export(dir, &run, &file);
 

@@ -741,27 +741,6 @@ fn synthetic_run() -> PathBuf {
     run
 }
 
-/// A browser on the served page, ready to write on, and the pad's place
-/// (left, top, width, height in CSS pixels).
-fn open_page(served: &Served) -> (Browser, [f64; 4]) {
-    let browser = Browser::start();
-    browser.send("POST", "/url", json!({ "url": served.url("/") }));
-    browser.wait_for("return document.querySelectorAll('#bars li').length === 12");
-    let rect: Vec<f64> = serde_json::from_value(browser.script(
-        "const r = document.getElementById('ink').getBoundingClientRect(); return [r.left, r.top, r.width, r.height];",
-        json!([]),
-    ))
-    .unwrap();
-    (browser, [rect[0], rect[1], rect[2], rect[3]])
-}
-
-/// Waits until the page has the server's answer to its latest drawing.
-fn wait_for_answer(browser: &Browser) {
-    browser.wait_for(
-        "const b = document.body.dataset; return b.state === 'idle' && b.answered === b.version && b.version !== '0';",
-    );
-}
-
 #[test]
 fn the_page_reads_characters_written_on_it_with_pointer_events() {
     if !browser_at_hand() {
@@ -769,13 +748,13 @@ fn the_page_reads_characters_written_on_it_with_pointer_events() {
     }
     let run = synthetic_run();
     let served = serve(&run, &[]);
-    let (browser, rect) = open_page(&served);
+    let (browser, rect) = Browser::open_page(&served.url("/"));
     let mut read = String::new();
     for &character in &dataset::CHARACTERS {
         browser.script("document.getElementById('clear').click();", json!([]));
         browser.send("POST", "/actions", writing(character, rect));
         browser.send("DELETE", "/actions", json!({}));
-        wait_for_answer(&browser);
+        browser.wait_for_answer();
         let top = browser.script(
             "return document.getElementById('top-char').textContent;",
             json!([]),
@@ -819,7 +798,7 @@ fn a_tap_draws_a_dot_that_the_server_sees_and_undo_removes() {
     }
     let (_, run) = api_run();
     let served = serve(run, &[]);
-    let (browser, [left, top, width, height]) = open_page(&served);
+    let (browser, [left, top, width, height]) = Browser::open_page(&served.url("/"));
     let at = |x: f64, y: f64| {
         json!({ "type": "pointerMove", "origin": "viewport", "duration": 0,
                 "x": (left + width * x).round() as i64, "y": (top + height * y).round() as i64 })
@@ -843,7 +822,7 @@ fn a_tap_draws_a_dot_that_the_server_sees_and_undo_removes() {
                 "parameters": { "pointerType": "mouse" }, "actions": actions }]}),
         );
         browser.send("DELETE", "/actions", json!({}));
-        wait_for_answer(&browser);
+        browser.wait_for_answer();
         let counts: [u64; 2] =
             serde_json::from_value(browser.script(INK_COUNTS, json!([]))).unwrap();
         ink.push(counts);

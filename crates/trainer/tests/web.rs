@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::browser::{Browser, browser_at_hand};
-use common::{course_or_synthetic, ok, refused, text};
+use common::{course_or_synthetic, free_port, ok, refused, text, train_one_epoch};
 use serde_json::{Value, json};
 
 /// Images read per class, per way of giving them (strokes, dropped file).
@@ -40,25 +40,6 @@ fn wasm_at_hand() -> bool {
     here
 }
 
-/// A `model` run of one epoch on `data`, in `dir`.
-fn train(model: &str, data: &Path, dir: &Path) -> PathBuf {
-    let run = dir.join(model);
-    ok(
-        &[
-            "--model",
-            model,
-            "--data",
-            data.to_str().unwrap(),
-            "--epochs",
-            "1",
-            "--artifacts",
-            run.to_str().unwrap(),
-        ],
-        dir,
-    );
-    run
-}
-
 /// `python3 -m http.server` on a free loopback port, serving `dir`; stopped
 /// when dropped.
 struct StaticServer {
@@ -68,11 +49,7 @@ struct StaticServer {
 
 impl StaticServer {
     fn start(dir: &Path) -> StaticServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new("python3")
             .args([
                 "-m",
@@ -106,13 +83,6 @@ impl Drop for StaticServer {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// Waits until the page shows its answer to its latest picture.
-fn wait_for_answer(browser: &Browser) {
-    browser.wait_for(
-        "const b = document.body.dataset; return b.state === 'idle' && b.answered === b.version && b.version !== '0';",
-    );
 }
 
 /// The page's last answer: the twelve probabilities in class order, and
@@ -187,9 +157,7 @@ fn strokes_of(picture: &Path, rect: [f64; 4]) -> Value {
 
 /// The page at `url`, loaded and ready to write on, and the pad's place.
 fn open_site(url: &str) -> (Browser, [f64; 4]) {
-    let browser = Browser::start();
-    browser.send("POST", "/url", json!({ "url": url }));
-    browser.wait_for("return document.querySelectorAll('#bars li').length === 12");
+    let (browser, rect) = Browser::open_page(url);
     let model = browser.script(
         "return document.getElementById('model').textContent;",
         json!([]),
@@ -198,12 +166,7 @@ fn open_site(url: &str) -> (Browser, [f64; 4]) {
         model.as_str().unwrap().contains("in this browser"),
         "the page does not say it reads in the browser: {model}"
     );
-    let rect: Vec<f64> = serde_json::from_value(browser.script(
-        "const r = document.getElementById('ink').getBoundingClientRect(); return [r.left, r.top, r.width, r.height];",
-        json!([]),
-    ))
-    .unwrap();
-    (browser, [rect[0], rect[1], rect[2], rect[3]])
+    (browser, rect)
 }
 
 /// Writes `picture` on the pad as strokes; the page's answer, and the PNG
@@ -212,7 +175,7 @@ fn write(browser: &Browser, rect: [f64; 4], picture: &Path) -> ([f64; 12], Vec<u
     browser.script("document.getElementById('clear').click();", json!([]));
     browser.send("POST", "/actions", strokes_of(picture, rect));
     browser.send("DELETE", "/actions", json!({}));
-    wait_for_answer(browser);
+    browser.wait_for_answer();
     let (p, error) = last_answer(browser);
     assert_eq!(error, None, "writing {}", picture.display());
     let url = browser.script(
@@ -268,7 +231,7 @@ fn check_site(run: &Path, site: &Path, pictures: &[PathBuf], dir: &Path) {
         files.push(drawn);
         browser.script("document.getElementById('clear').click();", json!([]));
         drop_file(&browser, picture);
-        wait_for_answer(&browser);
+        browser.wait_for_answer();
         let (p, error) = last_answer(&browser);
         assert_eq!(error, None, "dropping {}", picture.display());
         read.push(p);
@@ -331,7 +294,7 @@ fn exported_sites_read_in_the_browser_as_predict_does() {
         .collect();
     let mut wasm: Option<PathBuf> = None;
     for model in ["cnn_res", "mlp"] {
-        let run = train(model, &data, dir);
+        let run = train_one_epoch(model, &data, dir);
         let site = dir.join(format!("site-{model}"));
         let mut args = vec![
             "export".to_string(),
@@ -357,7 +320,7 @@ fn export_web_refuses_bad_input_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let data = course_or_synthetic(dir, 10);
-    let run = train("mlp", &data, dir);
+    let run = train_one_epoch("mlp", &data, dir);
     let taken = dir.join("taken");
     std::fs::create_dir_all(&taken).unwrap();
     std::fs::write(taken.join("notes.txt"), "mine").unwrap();
@@ -412,7 +375,7 @@ fn bench_the_site_beside_serve() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let data = course_or_synthetic(dir, 60);
-    let run = train("cnn_res", &data, dir);
+    let run = train_one_epoch("cnn_res", &data, dir);
     let site = dir.join("site");
     let args = [
         "export",
@@ -448,7 +411,7 @@ fn bench_the_site_beside_serve() {
         browser.send("POST", "/url", json!({ "url": server.url }));
         browser.wait_for("return document.querySelectorAll('#bars li').length === 12");
         drop_file(&browser, &pictures[0]);
-        wait_for_answer(&browser);
+        browser.wait_for_answer();
         let wall = started.elapsed().as_secs_f64() * 1e3;
         let times = browser.script(
             "const ready = performance.getEntriesByName('hanzi12-reader-ready')[0]; \
@@ -464,12 +427,7 @@ fn bench_the_site_beside_serve() {
             latencies("site (in the browser)", &browser, &pictures);
         }
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", free_port());
     let mut serve = common::trainer()
         .args([
             "serve",
@@ -487,9 +445,7 @@ fn bench_the_site_beside_serve() {
         assert!(Instant::now() < deadline, "trainer serve did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let browser = Browser::start();
-    browser.send("POST", "/url", json!({ "url": format!("http://{addr}/") }));
-    browser.wait_for("return document.querySelectorAll('#bars li').length === 12");
+    let (browser, _) = Browser::open_page(&format!("http://{addr}/"));
     latencies("trainer serve (round trip)", &browser, &pictures);
     let _ = serve.kill();
     let _ = serve.wait();
@@ -503,7 +459,7 @@ fn latencies(what: &str, browser: &Browser, pictures: &[PathBuf]) {
     for picture in pictures {
         browser.script("document.getElementById('clear').click();", json!([]));
         drop_file(browser, picture);
-        wait_for_answer(browser);
+        browser.wait_for_answer();
         let answer = browser.script("return window.hanzi12LastAnswer;", json!([]));
         reading.push(answer["ms"].as_f64().unwrap());
         round_trip.push(answer["round_trip_ms"].as_f64().unwrap());

@@ -22,11 +22,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn start() -> Browser {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = super::free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -121,6 +117,28 @@ impl Browser {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// A browser on the page at `url`, its bars built (the model loaded),
+    /// ready to write on; and the pad's place (left, top, width, height in
+    /// CSS pixels).
+    pub fn open_page(url: &str) -> (Browser, [f64; 4]) {
+        let browser = Browser::start();
+        browser.send("POST", "/url", json!({ "url": url }));
+        browser.wait_for("return document.querySelectorAll('#bars li').length === 12");
+        let rect: Vec<f64> = serde_json::from_value(browser.script(
+            "const r = document.getElementById('ink').getBoundingClientRect(); return [r.left, r.top, r.width, r.height];",
+            json!([]),
+        ))
+        .unwrap();
+        (browser, [rect[0], rect[1], rect[2], rect[3]])
+    }
+
+    /// Waits until the page shows its answer to its latest picture.
+    pub fn wait_for_answer(&self) {
+        self.wait_for(
+            "const b = document.body.dataset; return b.state === 'idle' && b.answered === b.version && b.version !== '0';",
+        );
     }
 }
 

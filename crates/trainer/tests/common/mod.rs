@@ -32,6 +32,33 @@ pub fn agent() -> ureq::Agent {
         .into()
 }
 
+/// A loopback port nobody listens on now, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Trains `model` for one epoch on `data` into `<dir>/<model>`; the run folder.
+pub fn train_one_epoch(model: &str, data: &Path, dir: &Path) -> PathBuf {
+    let run = dir.join(model);
+    let (data_arg, run_arg) = (data.to_str().unwrap(), run.to_str().unwrap());
+    let args = [
+        "--model",
+        model,
+        "--data",
+        data_arg,
+        "--epochs",
+        "1",
+        "--artifacts",
+        run_arg,
+    ];
+    ok(&args, dir);
+    run
+}
+
 pub fn trainer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_trainer"))
 }
