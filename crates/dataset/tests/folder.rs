@@ -91,7 +91,7 @@ fn images_are_binary_with_about_eleven_percent_ink() {
 #[test]
 fn views_have_the_reports_properties() {
     let (data, _) = data();
-    let config = AugmentConfig::new();
+    let config = AugmentConfig::new().with_scheme(AugmentScheme::Views4);
     let plain = Hanzi12::from_items(data.items()[..240].to_vec());
     let views = Augmented::new(plain.clone(), config.clone(), 3);
     assert_eq!(views.len(), 4 * plain.len());

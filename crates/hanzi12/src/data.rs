@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Images per class of the built-in synthetic set, as in the course set.
 pub const SYNTH_PER_CLASS: usize = 620;
 /// Images per class a run trains on when it has only synthetic data: twice
-/// the course set, for half the epochs ([`crate::config::default_epochs`]).
+/// the course set, for half the epochs ([`crate::Recipe::default_epochs`]).
 /// The same steps see twice as many writers, and unseen real writing is
 /// read better for it (docs/accuracy.md).
 pub const SYNTH_TRAIN_PER_CLASS: usize = 2 * SYNTH_PER_CLASS;

@@ -132,6 +132,23 @@ impl ModelConfig {
         })
     }
 
+    /// The options [`ModelConfig::from_name`] takes to build this network
+    /// again from its name.
+    pub fn options(&self) -> ModelOptions {
+        match self {
+            ModelConfig::Mlp(mlp) => ModelOptions {
+                hidden: Some(mlp.layers[1..mlp.layers.len().saturating_sub(1)].to_vec()),
+                activation: Some(mlp.activation),
+                dropout: Some(mlp.dropout),
+            },
+            ModelConfig::Cnn(cnn) => ModelOptions {
+                dropout: Some(cnn.dropout),
+                ..ModelOptions::default()
+            },
+            ModelConfig::CnnRes(_) => ModelOptions::default(),
+        }
+    }
+
     /// The name of this network, as [`ModelConfig::from_name`] takes it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -227,6 +244,30 @@ impl Network {
             Network::Mlp(m) => m.forward(images.flatten(1, 3)),
             Network::Cnn(m) => m.forward(images),
             Network::CnnRes(m) => m.forward(images),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_network_is_built_again_from_its_name_and_options() {
+        let mlp = ModelOptions {
+            hidden: Some(vec![64, 32]),
+            activation: Some(Activation::Tanh),
+            dropout: Some(0.1),
+        };
+        for (name, options) in MODEL_NAMES
+            .iter()
+            .map(|&name| (name, ModelOptions::default()))
+            .chain([("mlp", mlp)])
+        {
+            let model = ModelConfig::from_name(name, &options).unwrap();
+            let again = ModelConfig::from_name(model.name(), &model.options()).unwrap();
+            let json = |m: &ModelConfig| serde_json::to_value(m).unwrap();
+            assert_eq!(json(&again), json(&model), "{name}");
         }
     }
 }

@@ -69,15 +69,15 @@ impl ModelInfo {
         let rows = RunDir::new(run).rows();
         let best = hanzi12::metrics::best_valid(&rows);
         ModelInfo {
-            network: trained.config.model.name().to_string(),
-            description: trained.config.model.describe(),
+            network: trained.recipe.model.name().to_string(),
+            description: trained.recipe.model.describe(),
             parameters: trained.network.num_trainable_params(),
-            training_data: trained.config.data.describe(),
+            training_data: trained.recipe.data.describe(),
             validation_accuracy: best.as_ref().map(|r| r.accuracy),
             epoch: best.as_ref().map(|r| r.epoch),
             backend,
             run: run.display().to_string(),
-            normalise: trained.config.normalise,
+            normalise: trained.recipe.normalise,
             classes: ClassInfo::all(),
         }
     }

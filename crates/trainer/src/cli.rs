@@ -1,11 +1,9 @@
 //! The command line: the list of subcommands, each with the flags of the
 //! crate that runs it (`hanzi12::args`, `lab::args`, `server::args`).
 
-use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use hanzi12::args::{
-    DevicesArgs, EvalArgs, ExportArgs, Given, ImportArgs, PredictArgs, SheetArgs, SynthArgs,
-    TrainArgs,
+    DevicesArgs, EvalArgs, ExportArgs, ImportArgs, PredictArgs, SheetArgs, SynthArgs, TrainArgs,
 };
 use lab::args::{BenchArgs, ScratchArgs, StudyArgs};
 use server::args::{ServeArgs, ServeBenchArgs};
@@ -53,38 +51,11 @@ pub enum Command {
 
 impl Cli {
     /// The command this process was asked to run (training without a
-    /// subcommand), with the training flags the command line gave marked.
+    /// subcommand).
     pub fn command() -> Command {
-        let matches = <Cli as CommandFactory>::command().get_matches();
-        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-        match cli.command {
-            Some(Command::Train(args)) => {
-                let train = matches.subcommand_matches("train").unwrap_or(&matches);
-                Command::Train(with_given(args, train))
-            }
-            Some(other) => other,
-            None => Command::Train(with_given(cli.train, &matches)),
-        }
+        let cli = Cli::parse();
+        cli.command.unwrap_or(Command::Train(cli.train))
     }
-}
-
-/// `args` with the long names of the flags `matches` got from the command
-/// line (not from defaults).
-fn with_given(mut args: TrainArgs, matches: &ArgMatches) -> TrainArgs {
-    let command = <Cli as CommandFactory>::command();
-    let train = command
-        .find_subcommand("train")
-        .expect("a train subcommand");
-    args.given = Given(
-        train
-            .get_arguments()
-            .filter(|arg| {
-                matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine)
-            })
-            .filter_map(|arg| arg.get_long().map(str::to_string))
-            .collect(),
-    );
-    args
 }
 
 #[cfg(test)]
@@ -93,46 +64,8 @@ mod tests {
 
     #[test]
     fn the_flags_are_consistent() {
+        use clap::CommandFactory;
         <Cli as CommandFactory>::command().debug_assert();
-    }
-
-    #[test]
-    fn given_flags_are_the_ones_on_the_command_line() {
-        let given = |argv: &[&str]| {
-            let matches = <Cli as CommandFactory>::command()
-                .try_get_matches_from(argv)
-                .unwrap();
-            let cli = Cli::from_arg_matches(&matches).unwrap();
-            let (args, matches) = match cli.command {
-                Some(Command::Train(args)) => {
-                    (args, matches.subcommand_matches("train").unwrap().clone())
-                }
-                _ => (cli.train, matches),
-            };
-            with_given(args, &matches)
-                .given
-                .0
-                .into_iter()
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(given(&["trainer"]), Vec::<String>::new());
-        assert_eq!(
-            given(&[
-                "trainer",
-                "--lr",
-                "0.01",
-                "--data",
-                "d",
-                "--resume",
-                "--artifacts",
-                "a"
-            ]),
-            ["artifacts", "data", "lr", "resume"]
-        );
-        assert_eq!(
-            given(&["trainer", "train", "--backend", "wgpu"]),
-            ["backend"]
-        );
     }
 
     /// What `trainer ARGV` parses to.
@@ -149,12 +82,17 @@ mod tests {
     fn every_planned_command_parses_back_to_its_run() {
         use lab::scratch::Scratch;
         use lab::study::{Budget, Job, plans};
-        let words = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("o");
+        let words = |s: &str| {
+            let s = s.replace("OUT", out.to_str().unwrap());
+            s.split_whitespace().map(String::from).collect::<Vec<_>>()
+        };
         for study in [
-            "trainer study all --out o",
-            "trainer study all --quick --out o",
-            "trainer study all --data some/train --seeds 2 --cnn-epochs 3 --out o",
-            "trainer study all --quick --data some/train --backend ndarray --out o",
+            "trainer study all --out OUT",
+            "trainer study all --quick --out OUT",
+            "trainer study all --data some/train --seeds 2 --cnn-epochs 3 --out OUT",
+            "trainer study all --quick --data some/train --backend ndarray --out OUT",
         ] {
             let Command::Study(args) = parse(&words(study)) else {
                 panic!("a study");
@@ -167,20 +105,16 @@ mod tests {
             dirs.dedup();
             assert_eq!(dirs.len(), runs.len(), "{study}: a folder planned twice");
             for run in runs {
-                let argv = run.argv().unwrap();
-                let line = shlex::split(&run.command().unwrap()).unwrap();
+                run.write_recipe().unwrap();
+                let argv = run.argv();
+                let line = shlex::split(&run.command()).unwrap();
                 assert_eq!(line, argv, "the printed line splits back into its words");
                 match (&run.job, parse(&argv)) {
-                    (
-                        Job::Train {
-                            config,
-                            keep_every_epoch,
-                        },
-                        Command::Train(train),
-                    ) => {
-                        let parsed = hanzi12::TrainConfig::try_from(&train).unwrap();
-                        assert_eq!(parsed.to_string(), config.to_string(), "{argv:?}");
-                        assert_eq!(train.keep_every_epoch, *keep_every_epoch);
+                    (Job::Train { settings, .. }, Command::Train(train)) => {
+                        let parsed = train.settings().unwrap();
+                        let differences = parsed.recipe.differences(&settings.recipe);
+                        assert!(differences.is_empty(), "{argv:?}: {differences:?}");
+                        assert_eq!(parsed.execution, settings.execution, "{argv:?}");
                         assert_eq!(train.artifacts.as_ref(), Some(&run.dir));
                         assert!(!train.resume, "nothing has started yet");
                     }

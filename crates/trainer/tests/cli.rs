@@ -291,7 +291,10 @@ fn resume_takes_where_it_runs_refuses_recipe_changes_and_lengthens_on_purpose() 
         &["--artifacts", r, "--resume", "--lr", "0.5", "--seed", "3"],
         tmp.path(),
     );
-    assert_clean_failure(&out, "--lr, --seed would change the run's recipe");
+    assert_clean_failure(
+        &out,
+        "the run's recipe (its config.json) would change: lr 0.001 → 0.5, seed 42 → 3;",
+    );
     assert_eq!(config(), saved, "a refused resume wrote its config");
 
     let out = trainer()
@@ -316,7 +319,10 @@ fn resume_takes_where_it_runs_refuses_recipe_changes_and_lengthens_on_purpose() 
     assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{stderr}");
     let config: serde_json::Value = serde_json::from_str(&config()).unwrap();
     assert_eq!(
-        (config["epochs"].as_u64(), config["backend"].as_str()),
+        (
+            config["recipe"]["epochs"].as_u64(),
+            config["execution"]["backend"].as_str()
+        ),
         (Some(3), Some("ndarray"))
     );
     assert_eq!(final_figures(&run_dir).len(), 6);
@@ -554,8 +560,8 @@ fn damaged_or_mismatched_checkpoints_are_clear_errors() {
     copy_dir(&run_dir, &other);
     let mut config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(other.join("config.json")).unwrap()).unwrap();
-    assert_eq!(config["model"]["network"], "mlp");
-    config["model"] = serde_json::json!({ "network": "cnn_res" });
+    assert_eq!(config["recipe"]["model"]["network"], "mlp");
+    config["recipe"]["model"] = serde_json::json!({ "network": "cnn_res" });
     std::fs::write(other.join("config.json"), config.to_string()).unwrap();
     assert_clean_failure(&eval(&other), "model.bpk");
 

@@ -116,7 +116,7 @@ fn a_two_device_run_resumes_on_one_device_and_back() {
     let devices = || {
         let config = std::fs::read_to_string(run_dir.join("config.json")).unwrap();
         let config: serde_json::Value = serde_json::from_str(&config).unwrap();
-        config["devices"].as_u64()
+        config["execution"]["devices"].as_u64()
     };
     assert_eq!(devices(), Some(2));
     let resume = |epochs: &str, count: &str| {

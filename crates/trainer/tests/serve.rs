@@ -708,6 +708,21 @@ fn serve_bench_reports_each_load() {
     assert!(stderr.contains("--clients"), "{stderr}");
 }
 
+/// A run folder written before recipes (format 1, `fixtures/run-v1`) serves.
+#[test]
+fn a_run_folder_of_format_1_serves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run-v1");
+    copy_run(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-v1"),
+        &run,
+    );
+    let served = serve(&run, &[]);
+    let (status, model) = call(&agent(), "GET", &served.url("/api/model"), None, b"");
+    assert_eq!(status, 200, "{model}");
+    assert_eq!(model["network"], "mlp", "{model}");
+}
+
 fn copy_run(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for file in ["config.json", "metrics.csv", "model.bpk"] {

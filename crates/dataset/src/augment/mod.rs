@@ -81,9 +81,10 @@ impl Augment {
 #[serde(rename_all = "lowercase")]
 pub enum AugmentScheme {
     /// Every image once per view per epoch: an epoch is 4N items, as in the report.
-    #[default]
     Views4,
-    /// One view drawn per item per epoch: an epoch is N items.
+    /// One view drawn per item per epoch: an epoch is N items. The main
+    /// job's (`hanzi12::Recipe`'s) scheme.
+    #[default]
     Random,
     /// No augmentation (validation, evaluation).
     None,
@@ -117,10 +118,11 @@ impl std::fmt::Display for AugmentScheme {
     }
 }
 
-/// The augmentation settings; the defaults are the report's.
+/// The augmentation settings: the report's limits, and the main job's
+/// scheme (one random view of each image per epoch).
 #[derive(Config, Debug, PartialEq)]
 pub struct AugmentConfig {
-    #[config(default = "AugmentScheme::Views4")]
+    #[config(default = "AugmentScheme::Random")]
     pub scheme: AugmentScheme,
     /// Largest shift of `Translate`, in pixels.
     #[config(default = 2)]
@@ -384,7 +386,10 @@ mod tests {
     fn configs_without_handwriting_settings_load() {
         let old = r#"{"scheme":"views4","max_shift":2,"crop":22,"noise_pixels":5}"#;
         let config: AugmentConfig = serde_json::from_str(old).unwrap();
-        assert_eq!(config, AugmentConfig::new());
+        assert_eq!(
+            config,
+            AugmentConfig::new().with_scheme(AugmentScheme::Views4)
+        );
         let json = burn::config::config_to_json(&config.with_scheme(AugmentScheme::Handwriting));
         let back: AugmentConfig = serde_json::from_str(&json).unwrap();
         assert_eq!(back.scheme, AugmentScheme::Handwriting);

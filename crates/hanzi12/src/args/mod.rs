@@ -1,7 +1,7 @@
 //! The flags of the product's subcommands, one file per subcommand, and the
 //! flags they share (`shared`), each declared once. The conversion from
-//! flags to a command's settings sits beside the settings (e.g.
-//! `TrainConfig::try_from(&TrainArgs)` in `config.rs`).
+//! flags to a command's settings sits beside the flags (e.g.
+//! `TrainArgs::settings` in `train.rs`).
 
 mod devices;
 mod eval;
@@ -23,4 +23,4 @@ pub use shared::{
 };
 pub use sheet::SheetArgs;
 pub use synth::SynthArgs;
-pub use train::{Given, TrainArgs};
+pub use train::TrainArgs;

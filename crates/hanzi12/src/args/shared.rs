@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use crate::backend::Backend;
 use crate::data::DataSource;
 use crate::infer::Views;
+use crate::recipe::DEFAULT_MODEL;
 use crate::run_dir::{ARTIFACTS, RunDir};
 
 /// `--backend`.
@@ -82,10 +83,10 @@ impl DataArgs {
 
 /// `--model` and the options that may come with it; training and `import`
 /// take the same ones.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct ModelArgs {
-    #[arg(long, default_value = "cnn_res", help = format!("Network: {}", models::MODEL_NAMES.join(", ")))]
-    pub model: String,
+    #[arg(long, help = format!("Network: {} [default: {DEFAULT_MODEL}]", models::MODEL_NAMES.join(", ")))]
+    pub model: Option<String>,
     /// MLP hidden layer sizes, e.g. 256,128 (default 256).
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub hidden: Option<Vec<usize>>,
@@ -98,17 +99,38 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// The network these flags name, with the flag that is wrong named in
-    /// an error (the `models` crate knows no flags).
+    /// The network these flags name (`--model` else the default network).
     pub fn config(&self) -> Result<ModelConfig> {
+        let name = self.model.as_deref().unwrap_or(DEFAULT_MODEL);
+        self.build(name, ModelOptions::default())
+    }
+
+    /// `base` with what these flags change: the same network keeps its
+    /// options where no flag is given; another network takes only the flags'.
+    pub fn config_over(&self, base: &ModelConfig) -> Result<ModelConfig> {
+        let name = self.model.as_deref().unwrap_or(base.name());
+        let given = self.model.is_some()
+            || self.hidden.is_some()
+            || self.activation.is_some()
+            || self.dropout.is_some();
+        match (given, name == base.name()) {
+            (false, _) => Ok(base.clone()),
+            (true, true) => self.build(name, base.options()),
+            (true, false) => self.build(name, ModelOptions::default()),
+        }
+    }
+
+    /// The network `name` with the flags' options over `options`, with the
+    /// flag that is wrong named in an error (the `models` crate knows no flags).
+    fn build(&self, name: &str, options: ModelOptions) -> Result<ModelConfig> {
         let options = ModelOptions {
-            hidden: self.hidden.clone(),
-            activation: self.activation,
-            dropout: self.dropout,
+            hidden: self.hidden.clone().or(options.hidden),
+            activation: self.activation.or(options.activation),
+            dropout: self.dropout.or(options.dropout),
         };
-        ModelConfig::from_name(&self.model, &options).map_err(|e| {
+        ModelConfig::from_name(name, &options).map_err(|e| {
             let flag = match &e {
-                ModelError::UnknownModel(_) => format!("--model {}", self.model),
+                ModelError::UnknownModel(_) => format!("--model {name}"),
                 ModelError::BadDropout(_) => "--dropout".to_string(),
                 ModelError::BadHidden(_) => "--hidden".to_string(),
                 ModelError::MlpOnly { option, .. } => format!("--{option}"),
@@ -192,6 +214,23 @@ mod tests {
         assert!(error(&["--model", "resnet"]).starts_with("--model resnet: "));
         assert!(
             error(&["--model", "cnn", "--activation", "sigmoid"]).starts_with("--activation: ")
+        );
+    }
+
+    #[test]
+    fn model_flags_change_the_base_network_or_name_another() {
+        let base = model(&["--model", "mlp", "--hidden", "64,32", "--dropout", "0.2"])
+            .config()
+            .unwrap();
+        let over = |argv: &[&str]| model(argv).config_over(&base).unwrap().describe();
+        assert_eq!(over(&[]), base.describe());
+        assert_eq!(
+            over(&["--dropout", "0.5"]),
+            "mlp [784, 64, 32, 12], leakyrelu, dropout 0.5"
+        );
+        assert_eq!(
+            over(&["--model", "cnn_res"]),
+            model(&[]).config().unwrap().describe()
         );
     }
 

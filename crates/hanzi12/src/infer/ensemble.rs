@@ -58,7 +58,7 @@ impl Ensemble {
     /// What answers, in a few words ("cnn_res", "an ensemble of 5 runs, with shifts").
     pub fn describe(&self) -> String {
         let who = match self.members.len() {
-            1 => self.first().config.model.name().to_string(),
+            1 => self.first().recipe.model.name().to_string(),
             n => format!("an ensemble of {n} runs"),
         };
         match self.views {
@@ -76,7 +76,7 @@ impl Ensemble {
         let mut sum = vec![[0.0f32; NUM_CLASSES]; n];
         let mut answers = 0usize;
         for member in &self.members {
-            let items = input(member.config.normalise.as_ref())?;
+            let items = input(member.recipe.normalise.as_ref())?;
             for &(dx, dy) in self.views.offsets() {
                 let view: Vec<Hanzi12Item> = items.iter().map(|i| shifted(i, dx, dy)).collect();
                 for (total, p) in sum.iter_mut().zip(member.probabilities(&view)) {

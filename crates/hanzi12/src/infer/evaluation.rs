@@ -27,7 +27,7 @@ pub fn evaluate(ensemble: &Ensemble, data: &Hanzi12) -> Result<Evaluation> {
     // The images as the first network saw them in training, for the gallery.
     let data = &data
         .clone()
-        .normalised(ensemble.first().config.normalise.as_ref());
+        .normalised(ensemble.first().recipe.normalise.as_ref());
     let mut confusion = vec![vec![0usize; NUM_CLASSES]; NUM_CLASSES];
     let mut mistakes = Vec::new();
     for (item, p) in data.items().iter().zip(&probs) {

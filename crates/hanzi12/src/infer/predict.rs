@@ -16,10 +16,10 @@ pub fn predict(
     csv: Option<&Path>,
 ) -> Result<()> {
     let files = image_paths(paths)?;
-    let items = read_items(&files, ensemble.first().config.normalise.as_ref())?;
+    let items = read_items(&files, ensemble.first().recipe.normalise.as_ref())?;
     // Each run sees the files as its own training normalised its images.
     let probs = ensemble.probabilities(items.len(), |normalise| {
-        if normalise == ensemble.first().config.normalise.as_ref() {
+        if normalise == ensemble.first().recipe.normalise.as_ref() {
             Ok(items.clone())
         } else {
             read_items(&files, normalise)

@@ -8,15 +8,15 @@ use models::Network;
 use std::path::Path;
 
 use crate::backend::Backend;
-use crate::config::TrainConfig;
+use crate::recipe::Recipe;
 use crate::run_dir::RunDir;
 
 /// Images run through the network at once.
 const BATCH: usize = 256;
 
-/// A trained network with the settings it was trained with.
+/// A trained network with the recipe it was trained with.
 pub struct Trained {
-    pub config: TrainConfig,
+    pub recipe: Recipe,
     pub network: Network,
     pub device: Device,
 }
@@ -31,7 +31,7 @@ impl Trained {
             );
         }
         let run = RunDir::new(run_dir);
-        let config = run.load_config()?;
+        let recipe = run.settings()?.recipe;
         let weights = run.model();
         if !weights.is_file() {
             bail!(
@@ -40,9 +40,9 @@ impl Trained {
             );
         }
         let device = backend.device()?;
-        let network = run.load_weights(config.model.init(&device), &config.model)?;
+        let network = run.load_weights(recipe.model.init(&device), &recipe.model)?;
         Ok(Trained {
-            config,
+            recipe,
             network,
             device,
         })
@@ -51,7 +51,7 @@ impl Trained {
     /// Class probabilities `[n][12]` of the items, in batches (on a thread of
     /// rayon's pool: see `kernels::on_pool_thread`).
     pub fn probabilities(&self, items: &[Hanzi12Item]) -> Vec<[f32; NUM_CLASSES]> {
-        let batcher = Hanzi12Batcher::new(self.config.convention);
+        let batcher = Hanzi12Batcher::new(self.recipe.convention);
         let mut out = Vec::with_capacity(items.len());
         for chunk in items.chunks(BATCH) {
             let probs = kernels::on_pool_thread(|| {

@@ -26,9 +26,9 @@ pub fn check_out(out: &Path) -> Result<()> {
 /// returns how many tensors were written.
 pub fn export(trained: &Trained, run_dir: &Path, out: &Path) -> Result<usize> {
     check_out(out)?;
-    let tensors = TorchLayout::of(&trained.config.model).tensors(&trained.network);
+    let tensors = TorchLayout::of(&trained.recipe.model).tensors(&trained.network);
     let count = tensors.len();
-    let bytes = serialize(tensors, metadata::describe(&trained.config, run_dir))?;
+    let bytes = serialize(tensors, metadata::describe(&trained.recipe, run_dir))?;
     write_atomic(out, &bytes)?;
     Ok(count)
 }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use super::layout::{BATCH_COUNTER, TorchLayout, dtype_name, expected, shape_text};
 use super::metadata;
-use crate::config::TrainConfig;
 use crate::data::DataSource;
+use crate::recipe::{Execution, Recipe, RunSettings};
 use crate::run_dir::RunDir;
 
 /// The file formats `import` reads, by extension.
@@ -165,7 +165,7 @@ fn check(
 
 /// The run an import writes, before anything is written.
 pub struct Imported {
-    pub config: TrainConfig,
+    pub settings: RunSettings,
     pub network: Network,
     pub tensors: usize,
 }
@@ -221,11 +221,17 @@ pub fn load(
     let data = DataSource::Imported {
         file: std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf()),
     };
-    let config = TrainConfig::new(model, data)
-        .with_convention(convention)
-        .with_normalise(normalise);
+    let recipe = Recipe {
+        convention,
+        normalise,
+        ..Recipe::new(model, data)
+    };
+    let settings = RunSettings {
+        recipe,
+        execution: Execution::default(),
+    };
     Ok(Imported {
-        config,
+        settings,
         network,
         tensors: expected.len(),
     })
@@ -247,7 +253,7 @@ pub fn write_run(imported: &Imported, out: &Path) -> Result<()> {
         std::fs::create_dir_all(&staging)
             .with_context(|| format!("cannot create {}", staging.display()))?;
         let run = RunDir::new(staging.clone());
-        crate::atomic::write_atomic(&run.config(), imported.config.to_string().as_bytes())?;
+        crate::atomic::write_atomic(&run.config(), imported.settings.to_json().as_bytes())?;
         imported
             .network
             .clone()

@@ -5,7 +5,7 @@ use dataset::{CHARACTERS, NormaliseConfig, PixelConvention};
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::config::TrainConfig;
+use crate::recipe::Recipe;
 
 /// The pixel convention the network was trained with (`ink` or `raw`).
 pub const CONVENTION: &str = "hanzi12.convention";
@@ -14,9 +14,9 @@ pub const CONVENTION: &str = "hanzi12.convention";
 pub const NORMALISE: &str = "hanzi12.normalise";
 
 /// The metadata of an export of the run in `run_dir`.
-pub fn describe(config: &TrainConfig, run_dir: &Path) -> HashMap<String, String> {
-    let convention = convention_name(config.convention);
-    let input = match config.convention {
+pub fn describe(recipe: &Recipe, run_dir: &Path) -> HashMap<String, String> {
+    let convention = convention_name(recipe.convention);
+    let input = match recipe.convention {
         PixelConvention::Ink => "float32 [N, 1, 28, 28]: ink 1.0, paper 0.0",
         PixelConvention::Raw => "float32 [N, 1, 28, 28]: paper 1.0, ink 0.0 (as in the files)",
     };
@@ -27,16 +27,16 @@ pub fn describe(config: &TrainConfig, run_dir: &Path) -> HashMap<String, String>
             "producer",
             "hanzi12 trainer export (Burn 0.22.1)".to_string(),
         ),
-        ("hanzi12.network", config.model.name().to_string()),
+        ("hanzi12.network", recipe.model.name().to_string()),
         (
             "hanzi12.model",
-            serde_json::to_string(&config.model).unwrap_or_default(),
+            serde_json::to_string(&recipe.model).unwrap_or_default(),
         ),
-        ("hanzi12.layers", config.model.describe()),
+        ("hanzi12.layers", recipe.model.describe()),
         (CONVENTION, convention.to_string()),
         (
             NORMALISE,
-            serde_json::to_string(&config.normalise).unwrap_or_default(),
+            serde_json::to_string(&recipe.normalise).unwrap_or_default(),
         ),
         ("hanzi12.input", input.to_string()),
         ("hanzi12.classes", CHARACTERS.iter().collect()),

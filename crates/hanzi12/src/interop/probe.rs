@@ -17,14 +17,14 @@ const BATCH: usize = 256;
 /// `csv`; returns how many images there were.
 pub fn write_logits(trained: &Trained, paths: &[PathBuf], csv: &Path) -> Result<usize> {
     let files = image_paths(paths)?;
-    let batcher = Hanzi12Batcher::new(trained.config.convention);
+    let batcher = Hanzi12Batcher::new(trained.recipe.convention);
     let mut table = String::from("path");
     for k in 1..=CHARACTERS.len() {
         write!(table, ",logit_{k}")?;
     }
     table.push('\n');
     for chunk in files.chunks(BATCH) {
-        let items = read_items(chunk, trained.config.normalise.as_ref())?;
+        let items = read_items(chunk, trained.recipe.normalise.as_ref())?;
         let logits = trained
             .network
             .forward(batcher.images(&items, &trained.device))

@@ -3,7 +3,7 @@
 //! checkpointer Burn saves through, and the lock of the process writing it.
 //!
 //! ```text
-//! <run>/config.json          the run's settings (TrainConfig)
+//! <run>/config.json          the run's settings (RunSettings: recipe and execution)
 //! <run>/metrics.csv          one row per split and epoch
 //! <run>/model.bpk            the best model by validation loss
 //! <run>/checkpoint/<kind>-<epoch>.bpk   Burn's checkpoints (model, optim, scheduler)
@@ -29,8 +29,8 @@ use models::{ModelConfig, Network};
 use std::path::{Path, PathBuf};
 
 use crate::atomic::copy_atomic;
-use crate::config::TrainConfig;
 use crate::metrics::{EpochRow, Split, best_valid, read_metrics};
+use crate::recipe::RunSettings;
 
 /// What one checkpoint file of an epoch holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,12 +192,9 @@ impl RunDir {
         RunLock::acquire(&self.lock_file(), &self.dir)
     }
 
-    pub fn load_config(&self) -> Result<TrainConfig> {
-        let path = self.config();
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {} (is this a run folder?)", path.display()))?;
-        TrainConfig::from_saved(&text)
-            .with_context(|| format!("{} is not a valid run config", path.display()))
+    /// The run's settings, from `config.json` of any format.
+    pub fn settings(&self) -> Result<RunSettings> {
+        RunSettings::read(&self.config())
     }
 
     /// `network` (built from `model`) with this run's best weights loaded;

@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 use std::path::{Path, PathBuf};
 
 use super::RunDir;
-use crate::config::TrainConfig;
+use crate::recipe::Recipe;
 
 /// Where training puts runs unless told otherwise, and where `serve` looks
 /// for the newest one.
@@ -14,11 +14,11 @@ pub const ARTIFACTS: &str = "artifacts";
 impl RunDir {
     /// The folder of a new run: `chosen` (`--artifacts`), else
     /// `artifacts/<model>-<date>-<time>`.
-    pub fn for_new_run(chosen: Option<&Path>, config: &TrainConfig) -> RunDir {
+    pub fn for_new_run(chosen: Option<&Path>, recipe: &Recipe) -> RunDir {
         RunDir::new(chosen.map(Path::to_path_buf).unwrap_or_else(|| {
             PathBuf::from(ARTIFACTS).join(format!(
                 "{}-{}",
-                config.model.name(),
+                recipe.model.name(),
                 chrono::Local::now().format("%Y%m%d-%H%M%S")
             ))
         }))
@@ -28,7 +28,7 @@ impl RunDir {
     /// setting's label and the seed) and different whenever the settings
     /// are, so a changed study never mixes with (or overwrites) earlier
     /// results and a repeated one finds its runs again.
-    pub fn for_setting(parent: &Path, label: &str, config: &TrainConfig) -> RunDir {
+    pub fn for_setting(parent: &Path, label: &str, recipe: &Recipe) -> RunDir {
         let slug: String = label
             .chars()
             .map(|c| {
@@ -40,13 +40,13 @@ impl RunDir {
             })
             .collect();
         // FNV-1a: stable across Rust versions, unlike std's hasher.
-        let hash = config
-            .to_string()
+        let hash = recipe
+            .to_json()
             .bytes()
             .fold(0xcbf29ce484222325u64, |h, b| {
                 (h ^ b as u64).wrapping_mul(0x100000001b3)
             });
-        RunDir::new(parent.join(format!("{slug}-seed{}-{:08x}", config.seed, hash as u32)))
+        RunDir::new(parent.join(format!("{slug}-seed{}-{:08x}", recipe.seed, hash as u32)))
     }
 
     /// The run folder under `root` whose weights were saved last.
@@ -77,18 +77,19 @@ mod tests {
 
     #[test]
     fn run_folders_of_a_study_follow_the_settings() {
-        let config = |seed| {
-            TrainConfig::new(
+        let recipe = |seed, lr| Recipe {
+            seed,
+            lr,
+            ..Recipe::new(
                 models::ModelConfig::from_name("mlp", &Default::default()).unwrap(),
                 DataSource::Synthetic {
                     per_class: 10,
                     seed: 1,
                 },
             )
-            .with_seed(seed)
         };
-        let name = |config: &TrainConfig| {
-            let run = RunDir::for_setting(Path::new("runs"), "mlp (256, 128)", config);
+        let name = |recipe: &Recipe| {
+            let run = RunDir::for_setting(Path::new("runs"), "mlp (256, 128)", recipe);
             run.path()
                 .file_name()
                 .unwrap()
@@ -96,10 +97,10 @@ mod tests {
                 .unwrap()
                 .to_string()
         };
-        let a = name(&config(1));
+        let a = name(&recipe(1, 1e-3));
         assert!(a.starts_with("mlp--256--128--seed1-"), "{a}");
-        assert_eq!(a, name(&config(1)));
-        assert_ne!(a, name(&config(2)));
-        assert_ne!(a, name(&config(1).with_lr(0.5)));
+        assert_eq!(a, name(&recipe(1, 1e-3)));
+        assert_ne!(a, name(&recipe(2, 1e-3)));
+        assert_ne!(a, name(&recipe(1, 0.5)));
     }
 }

@@ -5,8 +5,8 @@ use anyhow::Result;
 
 use super::{RunDir, RunLock};
 use crate::atomic::write_atomic;
-use crate::config::TrainConfig;
 use crate::metrics::EpochRow;
+use crate::recipe::RunSettings;
 
 /// A run folder opened for training: the epoch it continues after (0 for a
 /// new run) and, when resuming, the lock taken before that was read.
@@ -37,15 +37,15 @@ impl RunDir {
 
 impl Progress {
     /// Takes `run` for writing (creating it for a new run) and writes
-    /// `config` first, which also proves the folder writable before any
+    /// `settings` first, which also proves the folder writable before any
     /// training. Returns the lock, held while training, and the rows of
     /// `metrics.csv` up to the start epoch.
-    pub fn take(self, run: &RunDir, config: &TrainConfig) -> Result<(RunLock, Vec<EpochRow>)> {
+    pub fn take(self, run: &RunDir, settings: &RunSettings) -> Result<(RunLock, Vec<EpochRow>)> {
         let lock = match self.lock {
             Some(lock) => lock,
             None => run.create()?,
         };
-        write_atomic(&run.config(), config.to_string().as_bytes())?;
+        write_atomic(&run.config(), settings.to_json().as_bytes())?;
         let earlier = run
             .rows()
             .into_iter()

@@ -6,7 +6,7 @@ use burn::data::dataset::Dataset;
 use dataset::{Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher};
 use std::sync::Arc;
 
-use crate::config::TrainConfig;
+use crate::recipe::RunSettings;
 
 /// The training and validation loaders, and the images of an epoch of each.
 pub struct Loaders {
@@ -21,29 +21,30 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(config: &TrainConfig, train: Hanzi12, valid: Hanzi12, start_epoch: usize) -> Self {
-        let batcher = Hanzi12Batcher::new(config.convention);
+    pub fn new(settings: &RunSettings, train: Hanzi12, valid: Hanzi12, start_epoch: usize) -> Self {
+        let (recipe, execution) = (&settings.recipe, &settings.execution);
+        let batcher = Hanzi12Batcher::new(recipe.convention);
         // The dataset, not the loader, shuffles: its order is a function of
         // (seed, epoch), so a resumed run sees what the uninterrupted one would.
-        let train = Augmented::new(train, config.augment.clone(), config.seed)
+        let train = Augmented::new(train, recipe.augment.clone(), recipe.seed)
             .shuffled()
             .starting_at_epoch(start_epoch as u64);
         let items = [train.len(), valid.len()];
         let loader = |batcher, batch_size| {
             DataLoaderBuilder::new(batcher)
                 .batch_size(batch_size)
-                .num_workers(config.workers)
+                .num_workers(execution.workers)
         };
         // Each device trains on its share of every step's batch.
-        let device_batch = config.batch_size / config.devices;
+        let device_batch = recipe.batch_size / execution.devices;
         let training = batcher
-            .with_smoothing(config.label_smoothing)
-            .with_step_share(1.0 / config.devices as f32);
+            .with_smoothing(recipe.label_smoothing)
+            .with_step_share(1.0 / execution.devices as f32);
         Loaders {
             train: loader(training, device_batch).build(train),
-            valid: loader(batcher, config.batch_size).build(valid),
+            valid: loader(batcher, recipe.batch_size).build(valid),
             items,
-            devices: config.devices,
+            devices: execution.devices,
             device_batch,
         }
     }

@@ -16,20 +16,11 @@ use dataset::Hanzi12;
 use models::Network;
 use std::time::Instant;
 
-use crate::config::TrainConfig;
 use crate::metrics::EpochRow;
+use crate::recipe::{Recipe, RunSettings};
 use crate::run_dir::{Progress, RunDir};
 use crate::watch::{Divergence, DivergenceSlot};
 use loaders::Loaders;
-
-/// How `train` starts and what it keeps: not part of the run's settings.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Launch {
-    /// Continue the run saved in the run folder from its last complete epoch.
-    pub resume: bool,
-    /// Keep every epoch's checkpoint instead of the last two and the best.
-    pub keep_every_epoch: bool,
-}
 
 /// What a finished (or stopped) run reports.
 pub struct Outcome {
@@ -40,45 +31,45 @@ pub struct Outcome {
     pub stopped_early: Option<String>,
 }
 
-/// Trains `config` into `run`; with `launch.resume`, continues the run saved there.
+/// Trains `settings` into `run`; with `resume`, continues the run saved there.
 pub fn train(
-    config: &TrainConfig,
+    settings: &RunSettings,
     run: &RunDir,
-    launch: Launch,
+    resume: bool,
     interrupter: Interrupter,
 ) -> Result<Outcome> {
-    config.check()?;
+    settings.check()?;
+    let (recipe, execution) = (&settings.recipe, &settings.execution);
     // A backend that cannot start is refused before anything is written.
-    let devices = config.backend.devices(config.devices)?;
+    let devices = execution.backend.devices(execution.devices)?;
     // The first device holds the model, the optimizer and validation.
     let device = devices[0].clone();
     // A resumed run is locked before its progress is read; a new one only
     // when it is first written, so a refused start leaves no folder behind.
-    let progress = run.open(launch.resume)?;
-    if progress.start_epoch >= config.epochs {
+    let progress = run.open(resume)?;
+    if progress.start_epoch >= recipe.epochs {
         println!(
             "{} already finished all {} epochs",
             run.path().display(),
-            config.epochs
+            recipe.epochs
         );
     }
-    let (train_set, valid_set) = split_data(config)?;
+    let (train_set, valid_set) = split_data(recipe)?;
     for device in &devices {
-        device.seed(config.seed);
+        device.seed(recipe.seed);
     }
-    let model = initial_model(config, &device.clone().autodiff(), &progress)?;
+    let model = initial_model(recipe, &device.clone().autodiff(), &progress)?;
     let start_epoch = progress.start_epoch;
-    let (_lock, earlier_rows) = progress.take(run, config)?;
-    announce(config, &model, [train_set.len(), valid_set.len()]);
+    let (_lock, earlier_rows) = progress.take(run, settings)?;
+    announce(settings, &model, [train_set.len(), valid_set.len()]);
 
-    let loaders = Loaders::new(config, train_set, valid_set, start_epoch);
-    let scheduler = optimizer::scheduler(config, loaders.steps_per_epoch())?;
+    let loaders = Loaders::new(settings, train_set, valid_set, start_epoch);
+    let scheduler = optimizer::scheduler(recipe, loaders.steps_per_epoch())?;
     let diverged = DivergenceSlot::default();
     let training = supervised::training(
-        config,
+        settings,
         run,
         supervised::Start {
-            launch,
             epoch: start_epoch,
             earlier_rows,
         },
@@ -88,25 +79,25 @@ pub fn train(
         &diverged,
     );
     let started = Instant::now();
-    let learner = Learner::new(model, optimizer::optimizer(config), scheduler);
+    let learner = Learner::new(model, optimizer::optimizer(recipe), scheduler);
     let result = training.launch(learner);
     finish(run, result, started, diverged.get())
 }
 
 /// The run's data, split into training and validation sets, each image as
 /// the network sees it (normalised where the run says so).
-fn split_data(config: &TrainConfig) -> Result<(Hanzi12, Hanzi12)> {
-    let data = config.data.load()?;
-    let (train_set, valid_set) = data.split(config.valid_ratio);
+fn split_data(recipe: &Recipe) -> Result<(Hanzi12, Hanzi12)> {
+    let data = recipe.data.load()?;
+    let (train_set, valid_set) = data.split(recipe.valid_ratio);
     if train_set.is_empty() || valid_set.is_empty() {
         bail!(
             "{}: {} images are too few to split into training and validation (--valid-ratio {})",
-            config.data.describe(),
+            recipe.data.describe(),
             data.len(),
-            config.valid_ratio
+            recipe.valid_ratio
         );
     }
-    let normalise = config.normalise.as_ref();
+    let normalise = recipe.normalise.as_ref();
     Ok((
         train_set.normalised(normalise),
         valid_set.normalised(normalise),
@@ -115,36 +106,37 @@ fn split_data(config: &TrainConfig) -> Result<(Hanzi12, Hanzi12)> {
 
 /// The network to start from: random, or with the weights of `--init`
 /// (not when resuming: the checkpoint has the weights then).
-fn initial_model(config: &TrainConfig, device: &Device, progress: &Progress) -> Result<Network> {
-    let model = config.model.init(device);
-    let Some(from) = config.init.as_ref().filter(|_| progress.start_epoch == 0) else {
+fn initial_model(recipe: &Recipe, device: &Device, progress: &Progress) -> Result<Network> {
+    let model = recipe.model.init(device);
+    let Some(from) = recipe.init.as_ref().filter(|_| progress.start_epoch == 0) else {
         return Ok(model);
     };
     let source = RunDir::new(from);
     let model = source
-        .load_weights(model, &config.model)
+        .load_weights(model, &recipe.model)
         .with_context(|| format!("--init {}", from.display()))?;
     println!("starting from the weights of {}", source.model().display());
     Ok(model)
 }
 
 /// What is about to train, on what, in one line.
-fn announce(config: &TrainConfig, model: &Network, [train, valid]: [usize; 2]) {
-    let devices = match config.devices {
+fn announce(settings: &RunSettings, model: &Network, [train, valid]: [usize; 2]) {
+    let (recipe, execution) = (&settings.recipe, &settings.execution);
+    let devices = match execution.devices {
         1 => String::new(),
         n => format!(
             " on {n} devices ({} images each of every step's {})",
-            config.batch_size / n,
-            config.batch_size
+            recipe.batch_size / n,
+            recipe.batch_size
         ),
     };
     println!(
         "training {} ({} parameters) on {}: {train} train / {valid} valid images, backend {}{devices}, {} epochs",
-        config.model.describe(),
+        recipe.model.describe(),
         model.num_trainable_params(),
-        config.data.describe(),
-        config.backend,
-        config.epochs
+        recipe.data.describe(),
+        execution.backend,
+        recipe.epochs
     );
 }
 

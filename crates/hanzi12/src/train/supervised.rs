@@ -13,16 +13,14 @@ use burn::train::{
 use models::Network;
 use std::io::IsTerminal;
 
-use super::Launch;
 use super::loaders::Loaders;
-use crate::config::TrainConfig;
 use crate::metrics::EpochRow;
+use crate::recipe::RunSettings;
 use crate::run_dir::RunDir;
 use crate::watch::{DivergenceSlot, EpochTable, QuietRenderer};
 
 /// Where training starts: a new run (epoch 0) or after a saved epoch.
 pub struct Start {
-    pub launch: Launch,
     pub epoch: usize,
     /// The rows of `metrics.csv` up to `epoch`.
     pub earlier_rows: Vec<EpochRow>,
@@ -30,7 +28,7 @@ pub struct Start {
 
 /// The run's training, ready to launch with a `Learner`.
 pub fn training(
-    config: &TrainConfig,
+    settings: &RunSettings,
     run: &RunDir,
     start: Start,
     loaders: Loaders,
@@ -38,12 +36,13 @@ pub fn training(
     interrupter: &Interrupter,
     diverged: &DivergenceSlot,
 ) -> SupervisedTraining<Network> {
+    let (recipe, execution) = (&settings.recipe, &settings.execution);
     let dashboard = std::io::stdout().is_terminal();
     let table = EpochTable::new(
         run.metrics(),
         start.earlier_rows,
         loaders.items,
-        config.epochs,
+        recipe.epochs,
         !dashboard,
         interrupter.clone(),
         diverged.clone(),
@@ -56,7 +55,7 @@ pub fn training(
         .with_metric_logger(table)
         .with_custom_checkpointers(model, optimizer, scheduler)
         .with_interrupter(interrupter.clone())
-        .num_epochs(config.epochs);
+        .num_epochs(recipe.epochs);
     if !dashboard {
         training = training.renderer(Box::new(QuietRenderer));
     }
@@ -66,11 +65,11 @@ pub fn training(
         let strategy = ExecutionStrategy::multi(devices, MultiDeviceOptim::OptimMainDevice);
         training = training.with_training_strategy(strategy.into());
     }
-    if start.launch.keep_every_epoch {
+    if execution.keep_every_epoch {
         training = training.with_checkpointing_strategy(KeepEveryEpoch);
     }
-    if config.patience > 0 {
-        training = training.early_stopping(early_stopping(config.patience));
+    if recipe.patience > 0 {
+        training = training.early_stopping(early_stopping(recipe.patience));
     }
     if start.epoch > 0 {
         println!(

@@ -8,8 +8,8 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::train::TrainStep;
 use dataset::{
-    AugmentConfig, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item, SIDE,
-    decode_image,
+    AugmentConfig, AugmentScheme, Augmented, Hanzi12, Hanzi12Batch, Hanzi12Batcher, Hanzi12Item,
+    SIDE, decode_image,
 };
 use hanzi12::Backend;
 use hanzi12::infer::{INFER_BATCH, inference_figures, random_images};
@@ -225,7 +225,12 @@ fn infer_launches(model: &Network, device: &Device) -> LaunchFigures {
 /// Images per second through the training pipeline: views4 augmentation and
 /// batching into tensors; and decoding of course-style BMP files.
 fn data_throughput(data: &Hanzi12, batch: usize, device: &Device) -> (f64, f64) {
-    let augmented = Augmented::new(data.clone(), AugmentConfig::new(), 3).shuffled();
+    let augmented = Augmented::new(
+        data.clone(),
+        AugmentConfig::new().with_scheme(AugmentScheme::Views4),
+        3,
+    )
+    .shuffled();
     let batcher = Hanzi12Batcher::default();
     let n = augmented.len().min(20_000);
     let started = Instant::now();

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use hanzi12::optim::FusedAdam;
 use hanzi12::run_dir::{CheckpointKind, RunDir};
-use hanzi12::{Backend, TrainConfig};
+use hanzi12::{Backend, Recipe};
 
 /// Learning rate of the timed steps: where a cosine schedule spends its
 /// last epochs; small enough that the weights stay where training left them.
@@ -140,7 +140,7 @@ pub fn trained_stretch(
 ) -> Result<StretchFigures> {
     let flushing_before = kernels::subnormal::on_this_thread();
     let run = RunDir::new(run_dir.to_path_buf());
-    let config = run.load_config()?;
+    let config = run.settings()?.recipe;
     let device = backend.device()?.autodiff();
     let batcher = Hanzi12Batcher::new(config.convention);
     let batches = spread_batches(data, &batcher, batch, steps, &device);
@@ -187,11 +187,7 @@ pub fn trained_stretch(
 }
 
 /// The run's model as its last complete epoch saved it, and that epoch.
-fn last_saved_model(
-    run: &RunDir,
-    config: &TrainConfig,
-    device: &Device,
-) -> Result<(Network, usize)> {
+fn last_saved_model(run: &RunDir, config: &Recipe, device: &Device) -> Result<(Network, usize)> {
     let Some(epoch) = run.last_complete_epoch() else {
         bail!(
             "--trained {}: no complete epoch saved in this run folder",

@@ -1,14 +1,8 @@
-//! A planned run as the `trainer` command line that trains it: every
-//! setting spelt out as a flag, so the command means the same whatever the
-//! defaults become; a setting no flag can express is refused, naming it.
+//! A planned run as the `trainer` command line that trains it: a training
+//! run is `trainer train --recipe FILE` with its execution spelt out, so the
+//! command means the same whatever the defaults become.
 
-use anyhow::{Result, bail};
-use clap::ValueEnum;
-use dataset::{AugmentConfig, PixelConvention};
-use hanzi12::TrainConfig;
-use hanzi12::args::NormaliseArg;
-use hanzi12::data::DataSource;
-use models::{ModelConfig, ModelOptions};
+use hanzi12::Execution;
 use std::path::Path;
 
 use super::plan::{Job, PlannedRun};
@@ -20,34 +14,32 @@ pub const PROGRAM: &str = "trainer";
 impl PlannedRun {
     /// The command's words, program first; a run whose folder already
     /// holds one continues it (`--resume`).
-    pub fn argv(&self) -> Result<Vec<String>> {
+    pub fn argv(&self) -> Vec<String> {
         let mut argv = vec![PROGRAM.to_string()];
         match &self.job {
             Job::Train {
-                config,
-                keep_every_epoch,
+                settings,
+                recipe_file,
             } => {
                 argv.extend(words(&["train", "--artifacts"]));
                 argv.push(path(&self.dir));
                 if self.started() {
                     argv.push("--resume".into());
                 }
-                argv.extend(train_flags(config)?);
-                if *keep_every_epoch {
-                    argv.push("--keep-every-epoch".into());
-                }
+                argv.extend(["--recipe".to_string(), path(recipe_file)]);
+                argv.extend(execution_flags(&settings.execution));
             }
             Job::Sine(config) => {
                 argv.extend(sine_flags(config));
                 argv.extend(["--out".to_string(), path(&self.dir)]);
             }
         }
-        Ok(argv)
+        argv
     }
 
     /// The command as one line for a POSIX shell.
-    pub fn command(&self) -> Result<String> {
-        Ok(shell_line(&self.argv()?))
+    pub fn command(&self) -> String {
+        shell_line(&self.argv())
     }
 }
 
@@ -67,129 +59,21 @@ fn path(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// A clap value's name on the command line.
-fn value<T: ValueEnum>(v: T) -> String {
-    let value = v.to_possible_value().expect("every value has a name");
-    value.get_name().to_string()
-}
-
-/// `trainer train`'s flags for every setting of `config`.
-fn train_flags(config: &TrainConfig) -> Result<Vec<String>> {
-    let mut flags = model_flags(&config.model)?;
-    let pairs: [(&str, String); 13] = [
-        ("--backend", config.backend.to_string()),
-        ("--devices", config.devices.to_string()),
-        ("--epochs", config.epochs.to_string()),
-        ("--batch-size", config.batch_size.to_string()),
-        ("--lr", config.lr.to_string()),
-        ("--optimizer", value(config.optimizer)),
-        ("--momentum", config.momentum.to_string()),
-        ("--weight-decay", config.weight_decay.to_string()),
-        ("--schedule", value(config.schedule)),
-        ("--augment", augment(&config.augment)?),
-        ("--normalise", normalise(config)?),
-        ("--convention", convention(config.convention)),
-        ("--valid-ratio", config.valid_ratio.to_string()),
+/// `trainer train`'s flags for where and how the run executes, spelt out:
+/// the recipe itself is in its file.
+fn execution_flags(execution: &Execution) -> Vec<String> {
+    let mut flags = vec![
+        "--backend".to_string(),
+        execution.backend.to_string(),
+        "--devices".to_string(),
+        execution.devices.to_string(),
+        "--workers".to_string(),
+        execution.workers.to_string(),
     ];
-    for (flag, v) in pairs {
-        flags.extend([flag.to_string(), v]);
+    if execution.keep_every_epoch {
+        flags.push("--keep-every-epoch".into());
     }
-    if let Some(alpha) = config.label_smoothing {
-        flags.extend(["--label-smoothing".to_string(), alpha.to_string()]);
-    }
-    for (flag, v) in [
-        ("--seed", config.seed),
-        ("--workers", config.workers as u64),
-        ("--patience", config.patience as u64),
-    ] {
-        flags.extend([flag.to_string(), v.to_string()]);
-    }
-    if let Some(init) = &config.init {
-        flags.extend(["--init".to_string(), path(init)]);
-    }
-    flags.extend(data_flags(&config.data)?);
-    Ok(flags)
-}
-
-/// `--model` and its options, checked to build the same network again.
-fn model_flags(model: &ModelConfig) -> Result<Vec<String>> {
-    let mut flags = words(&["--model", model.name()]);
-    let mut options = ModelOptions::default();
-    match model {
-        ModelConfig::Mlp(mlp) => {
-            let hidden = &mlp.layers[1..mlp.layers.len().saturating_sub(1)];
-            let joined: Vec<String> = hidden.iter().map(usize::to_string).collect();
-            flags.extend(["--hidden".to_string(), joined.join(",")]);
-            flags.extend(["--activation".to_string(), mlp.activation.to_string()]);
-            flags.extend(["--dropout".to_string(), mlp.dropout.to_string()]);
-            options.hidden = Some(hidden.to_vec());
-            options.activation = Some(mlp.activation);
-            options.dropout = Some(mlp.dropout);
-        }
-        ModelConfig::Cnn(cnn) => {
-            flags.extend(["--dropout".to_string(), cnn.dropout.to_string()]);
-            options.dropout = Some(cnn.dropout);
-        }
-        ModelConfig::CnnRes(_) => {}
-    }
-    let again = ModelConfig::from_name(model.name(), &options)?;
-    if serde_json::to_value(&again)? != serde_json::to_value(model)? {
-        bail!(
-            "the network `{}` has settings no `trainer train` flag sets",
-            model.describe()
-        );
-    }
-    Ok(flags)
-}
-
-fn augment(augment: &AugmentConfig) -> Result<String> {
-    if *augment != AugmentConfig::new().with_scheme(augment.scheme) {
-        bail!("augmentation limits other than the defaults have no `trainer train` flag");
-    }
-    Ok(augment.scheme.to_string())
-}
-
-fn normalise(config: &TrainConfig) -> Result<String> {
-    let arg = NormaliseArg::value_variants()
-        .iter()
-        .find(|arg| arg.config() == config.normalise);
-    match arg {
-        Some(&arg) => Ok(value(arg)),
-        None => bail!("a normalisation other than mass, box or none has no `trainer train` flag"),
-    }
-}
-
-fn convention(convention: PixelConvention) -> String {
-    match convention {
-        PixelConvention::Ink => "ink",
-        PixelConvention::Raw => "raw",
-    }
-    .to_string()
-}
-
-fn data_flags(data: &DataSource) -> Result<Vec<String>> {
-    Ok(match data {
-        DataSource::Folder {
-            path: root,
-            per_class,
-        } => {
-            let mut flags = vec!["--data".to_string(), path(root)];
-            if let Some(n) = per_class {
-                flags.extend(["--per-class".to_string(), n.to_string()]);
-            }
-            flags
-        }
-        DataSource::Synthetic { per_class, seed } => vec![
-            "--per-class".to_string(),
-            per_class.to_string(),
-            "--data-seed".to_string(),
-            seed.to_string(),
-        ],
-        DataSource::Imported { file } => bail!(
-            "a run on imported weights ({}) has no training data to plan",
-            file.display()
-        ),
-    })
+    flags
 }
 
 /// `trainer scratch --task sine`'s flags for every setting of `config`.
@@ -225,19 +109,5 @@ mod tests {
             "trainer --data 'my data/train' --lr 0.05"
         );
         assert_eq!(shlex::split(&shell_line(&argv)).unwrap(), argv);
-    }
-
-    #[test]
-    fn settings_without_a_flag_are_refused() {
-        let model = ModelConfig::from_name("cnn_res", &ModelOptions::default()).unwrap();
-        let data = DataSource::Synthetic {
-            per_class: 2,
-            seed: 1,
-        };
-        let mut config = TrainConfig::new(model, data);
-        assert!(train_flags(&config).is_ok());
-        config.augment = config.augment.with_max_shift(5);
-        let error = train_flags(&config).unwrap_err().to_string();
-        assert!(error.starts_with("augmentation limits"), "{error}");
     }
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use burn::data::dataset::Dataset;
-use hanzi12::config::{OptimizerKind, Schedule, TrainConfig};
+use hanzi12::recipe::{Execution, OptimizerKind, Recipe, RunSettings, Schedule};
 use std::path::Path;
 
 use super::budget::Budget;
@@ -21,17 +21,27 @@ pub fn plan(name: StudyName, dir: &Path, budget: &Budget) -> Vec<PlannedRun> {
     // The variance shift is measured on every epoch's checkpoint.
     let keep_every_epoch = name == StudyName::Regularise;
     let design = design(name, budget);
+    let execution = Execution {
+        backend: budget.backend,
+        keep_every_epoch,
+        ..Execution::default()
+    };
     let mut runs = Vec::new();
     for variant in &design.variants {
-        for (config, run) in grid::runs_of(dir, variant, &budget.seeds) {
+        for (recipe, run) in grid::runs_of(dir, variant, &budget.seeds) {
+            let folder = run.path().file_name().expect("a run folder has a name");
+            let recipe_file = dir.join("recipes").join(folder).with_extension("json");
             runs.push(PlannedRun {
                 study: name,
                 label: variant.label.clone(),
-                seed: config.seed,
+                seed: recipe.seed,
                 dir: run.path().to_path_buf(),
                 job: Job::Train {
-                    config,
-                    keep_every_epoch,
+                    settings: RunSettings {
+                        recipe,
+                        execution: execution.clone(),
+                    },
+                    recipe_file,
                 },
             });
         }
@@ -52,7 +62,7 @@ pub fn section(name: StudyName, dir: &Path, budget: &Budget) -> Result<Section> 
     let mut table = grid::table(&outcomes);
     let mut comparison = (design.compare)(&outcomes);
     // Every setting of a study trains on the same data and split.
-    let first = &outcomes[0].runs[0].config;
+    let first = &outcomes[0].runs[0].recipe;
     let (train, valid) = first.data.load()?.split(first.valid_ratio);
     if regularise {
         let shifts = variance_shift::shifts(&outcomes, &valid, budget)?;
@@ -83,7 +93,7 @@ pub fn section(name: StudyName, dir: &Path, budget: &Budget) -> Result<Section> 
 
 /// The settings shared by the study, in words.
 fn setup(
-    config: &TrainConfig,
+    config: &Recipe,
     variants: &[Variant],
     [train, valid]: [usize; 2],
     budget: &Budget,
@@ -100,7 +110,7 @@ fn setup(
     // Settings that differ only in training share a network: named once.
     let mut networks: Vec<String> = Vec::new();
     for variant in variants {
-        let network = format!("`{}`", variant.config.model.describe());
+        let network = format!("`{}`", variant.recipe.model.describe());
         if !networks.contains(&network) {
             networks.push(network);
         }
@@ -118,7 +128,7 @@ fn setup(
             train,
             valid,
             format!("{:?}", config.augment.scheme).to_lowercase(),
-            config.backend
+            budget.backend
         ),
         format!(
             "{optimizer}, lr {} ({schedule}), batch {} unless the setting says otherwise, {} epochs, \

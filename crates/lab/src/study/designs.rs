@@ -2,7 +2,7 @@
 //! claimed, and which finding compares them.
 
 use dataset::{AugmentConfig, AugmentScheme, PixelConvention};
-use hanzi12::config::{OptimizerKind, Schedule, TrainConfig};
+use hanzi12::recipe::{OptimizerKind, Recipe, Schedule};
 use models::{Activation, ModelConfig, ModelOptions};
 
 use super::budget::Budget;
@@ -21,38 +21,43 @@ pub struct Design {
 
 /// The report's BP network as a Burn MLP: 784 → hidden → 12, trained like
 /// the report's numpy code with plain mini-batch SGD at a fixed rate on the
-/// four augmented views of every image.
-fn mlp(budget: &Budget, hidden: &[usize], activation: Activation, dropout: f64) -> TrainConfig {
+/// four augmented views of every image, on the raw 28x28 boxes.
+fn mlp(budget: &Budget, hidden: &[usize], activation: Activation, dropout: f64) -> Recipe {
     let options = ModelOptions {
         hidden: Some(hidden.to_vec()),
         activation: Some(activation),
         dropout: Some(dropout),
     };
     let model = ModelConfig::from_name("mlp", &options).expect("the studies' MLPs are valid");
-    TrainConfig::new(model, budget.data.clone())
-        .with_backend(budget.backend)
-        .with_epochs(budget.mlp_epochs)
-        .with_batch_size(64)
-        .with_optimizer(OptimizerKind::Sgd)
-        .with_momentum(0.0)
-        .with_lr(0.05)
-        .with_schedule(Schedule::Constant)
-        .with_augment(AugmentConfig::new().with_scheme(AugmentScheme::Views4))
+    Recipe {
+        epochs: budget.mlp_epochs,
+        batch_size: 64,
+        optimizer: OptimizerKind::Sgd,
+        momentum: 0.0,
+        lr: 0.05,
+        schedule: Schedule::Constant,
+        augment: AugmentConfig::new().with_scheme(AugmentScheme::Views4),
+        normalise: None,
+        ..Recipe::new(model, budget.data.clone())
+    }
 }
 
 /// The baseline every MLP study changes one thing of.
-fn base_mlp(budget: &Budget) -> TrainConfig {
+fn base_mlp(budget: &Budget) -> Recipe {
     mlp(budget, &[256, 128], Activation::LeakyRelu, 0.0)
 }
 
 /// A CNN of the report, trained as the main job trains (Adam, cosine decay)
-/// with one random augmented view of each image per epoch.
-fn cnn(budget: &Budget, name: &str) -> TrainConfig {
+/// with one random augmented view of each image per epoch, on the raw
+/// 28x28 boxes as the course trained them.
+fn cnn(budget: &Budget, name: &str) -> Recipe {
     let model = ModelConfig::from_name(name, &ModelOptions::default()).expect("a known CNN");
-    TrainConfig::new(model, budget.data.clone())
-        .with_backend(budget.backend)
-        .with_epochs(budget.cnn_epochs)
-        .with_augment(AugmentConfig::new().with_scheme(AugmentScheme::Random))
+    Recipe {
+        epochs: budget.cnn_epochs,
+        augment: AugmentConfig::new().with_scheme(AugmentScheme::Random),
+        normalise: None,
+        ..Recipe::new(model, budget.data.clone())
+    }
 }
 
 pub fn design(name: StudyName, budget: &Budget) -> Design {
@@ -86,7 +91,13 @@ pub fn design(name: StudyName, budget: &Budget) -> Design {
             title: "Batch size 64 vs 256 (MLP)",
             variants: vec![
                 Variant::new("batch 64", base_mlp(b)),
-                Variant::new("batch 256", base_mlp(b).with_batch_size(256)),
+                Variant::new(
+                    "batch 256",
+                    Recipe {
+                        batch_size: 256,
+                        ..base_mlp(b)
+                    },
+                ),
             ],
             claim: "Batch 256 trains less efficiently than 64 and its accuracy fluctuates more.",
             compare: findings::batch,
@@ -106,7 +117,10 @@ pub fn design(name: StudyName, budget: &Budget) -> Design {
                 Variant::new("ink = 1", base_mlp(b)),
                 Variant::new(
                     "white = 1 (raw)",
-                    base_mlp(b).with_convention(PixelConvention::Raw),
+                    Recipe {
+                        convention: PixelConvention::Raw,
+                        ..base_mlp(b)
+                    },
                 ),
             ],
             claim: "Inverting the input so that ink is 1 and paper 0 trains much better: the network \

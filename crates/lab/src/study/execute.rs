@@ -4,7 +4,7 @@
 use anyhow::{Context, Result, bail};
 use burn::train::Interrupter;
 use hanzi12::RunDir;
-use hanzi12::train::{self, Launch};
+use hanzi12::train;
 
 use super::plan::{Job, PlannedRun};
 use crate::scratch::fit_sine;
@@ -18,18 +18,11 @@ pub fn execute(plan: &[PlannedRun], interrupter: &Interrupter) -> Result<()> {
             continue;
         }
         match &run.job {
-            Job::Train {
-                config,
-                keep_every_epoch,
-            } => {
+            Job::Train { settings, .. } => {
                 println!("--- {what} -> {}", run.dir.display());
-                let launch = Launch {
-                    resume: run.started(),
-                    keep_every_epoch: *keep_every_epoch,
-                };
-                let outcome =
-                    train::train(config, &RunDir::new(&run.dir), launch, interrupter.clone())
-                        .with_context(|| format!("{} (seed {})", run.label, run.seed))?;
+                let (dir, resume) = (RunDir::new(&run.dir), run.started());
+                let outcome = train::train(settings, &dir, resume, interrupter.clone())
+                    .with_context(|| format!("{} (seed {})", run.label, run.seed))?;
                 if let Some(reason) = outcome.stopped_early {
                     bail!("{what} stopped: {reason}; run the study again to continue");
                 }

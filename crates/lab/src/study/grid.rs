@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use hanzi12::metrics::Split;
-use hanzi12::{RunDir, TrainConfig};
+use hanzi12::{Recipe, RunDir};
 use plotters::prelude::SeriesLabelPosition;
 use std::path::Path;
 
@@ -12,13 +12,16 @@ use crate::plot::{self, Chart, Line, Panel};
 
 /// The runs of one setting, one per seed, each in its own folder under
 /// `dir/runs/`, named after its settings.
-pub fn runs_of(dir: &Path, variant: &Variant, seeds: &[u64]) -> Vec<(TrainConfig, RunDir)> {
+pub fn runs_of(dir: &Path, variant: &Variant, seeds: &[u64]) -> Vec<(Recipe, RunDir)> {
     seeds
         .iter()
         .map(|&seed| {
-            let config = variant.config.clone().with_seed(seed);
-            let run = RunDir::for_setting(&dir.join("runs"), &variant.label, &config);
-            (config, run)
+            let recipe = Recipe {
+                seed,
+                ..variant.recipe.clone()
+            };
+            let run = RunDir::for_setting(&dir.join("runs"), &variant.label, &recipe);
+            (recipe, run)
         })
         .collect()
 }
@@ -31,10 +34,10 @@ pub fn outcomes(dir: &Path, variants: &[Variant], seeds: &[u64]) -> Vec<Outcome>
             variant: variant.clone(),
             runs: runs_of(dir, variant, seeds)
                 .into_iter()
-                .map(|(config, run)| Run {
+                .map(|(recipe, run)| Run {
                     rows: run.rows(),
                     dir: run.path().to_path_buf(),
-                    config,
+                    recipe,
                 })
                 .collect(),
         })

@@ -4,7 +4,8 @@
 //!
 //! A study is a plan of independent runs, each in its own folder under
 //! `<out>/<study>/runs/`, named after its settings. The plan is trained in
-//! this process, or printed as `trainer` commands (`--plan`) or written as
+//! this process, or printed as `trainer train --recipe FILE` commands
+//! (`--plan`, each recipe written to `<out>/<study>/recipes/`) or written as
 //! a Slurm job array (`--slurm`) for a cluster; `--collect` then reads the
 //! finished folders and writes what the in-process study writes. Running a
 //! study again reuses the runs that finished, resumes one that was cut off,
@@ -128,10 +129,12 @@ pub fn plans(name: StudyName, out: &Path, budget: &Budget) -> Vec<(StudyName, Ve
         .collect()
 }
 
-/// `--plan`: one command (or JSON object) per line, in the plan's order.
+/// `--plan`: one command (or JSON object) per line, in the plan's order,
+/// each training run's recipe written to the file its command reads.
 fn print_plan(plans: &[(StudyName, Vec<PlannedRun>)], json: bool) -> Result<()> {
     for run in plans.iter().flat_map(|(_, plan)| plan) {
-        let argv = run.argv()?;
+        run.write_recipe()?;
+        let argv = run.argv();
         let command = command::shell_line(&argv);
         if json {
             let line = serde_json::json!({

@@ -1,7 +1,7 @@
 //! A study's settings and the runs of each, one per seed, with the figures
 //! the report quotes (final, best, first-epoch accuracy, jitter, time).
 
-use hanzi12::config::TrainConfig;
+use hanzi12::Recipe;
 use hanzi12::metrics::{EpochRow, Split};
 use std::path::PathBuf;
 
@@ -9,14 +9,14 @@ use std::path::PathBuf;
 #[derive(Clone)]
 pub struct Variant {
     pub label: String,
-    pub config: TrainConfig,
+    pub recipe: Recipe,
 }
 
 impl Variant {
-    pub fn new(label: impl Into<String>, config: TrainConfig) -> Variant {
+    pub fn new(label: impl Into<String>, recipe: Recipe) -> Variant {
         Variant {
             label: label.into(),
-            config,
+            recipe,
         }
     }
 }
@@ -24,7 +24,7 @@ impl Variant {
 /// One finished run: its folder, settings and per-epoch figures.
 pub struct Run {
     pub dir: PathBuf,
-    pub config: TrainConfig,
+    pub recipe: Recipe,
     pub rows: Vec<EpochRow>,
 }
 

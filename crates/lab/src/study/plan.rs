@@ -3,7 +3,9 @@
 //! it as `trainer` commands for any scheduler, `--slurm` writes it as a job
 //! array; `--collect` reads the finished folders back.
 
-use hanzi12::{RunDir, TrainConfig};
+use anyhow::Result;
+use hanzi12::atomic::write_atomic;
+use hanzi12::{RunDir, RunSettings};
 use std::path::PathBuf;
 
 use super::name::StudyName;
@@ -21,22 +23,40 @@ pub struct PlannedRun {
 }
 
 /// What trains a run.
+// A plan holds a few dozen runs: the size of the larger variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Job {
-    /// `trainer train`, with every epoch's checkpoint kept where the study
-    /// measures each epoch afterwards.
+    /// `trainer train --recipe RECIPE_FILE`, with every epoch's checkpoint
+    /// kept where the study measures each epoch afterwards.
     Train {
-        config: TrainConfig,
-        keep_every_epoch: bool,
+        settings: RunSettings,
+        /// Where the plan writes the recipe for the command to read.
+        recipe_file: PathBuf,
     },
     /// `trainer scratch --task sine`: the hand-written backpropagation.
     Sine(SineConfig),
 }
 
 impl PlannedRun {
+    /// Writes the recipe file the run's command reads (a training run's).
+    pub fn write_recipe(&self) -> Result<()> {
+        let Job::Train {
+            settings,
+            recipe_file,
+        } = &self.job
+        else {
+            return Ok(());
+        };
+        if let Some(folder) = recipe_file.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        write_atomic(recipe_file, settings.recipe.to_json().as_bytes())
+    }
+
     /// Whether the run trained to its end (and so is reused, never retrained).
     pub fn finished(&self) -> bool {
         match &self.job {
-            Job::Train { config, .. } => RunDir::new(&self.dir).finished(config.epochs),
+            Job::Train { settings, .. } => RunDir::new(&self.dir).finished(settings.recipe.epochs),
             Job::Sine(_) => SineFit::saved_in(&self.dir),
         }
     }
@@ -58,8 +78,8 @@ impl PlannedRun {
             return "finished".to_string();
         }
         match (&self.job, RunDir::new(&self.dir).last_complete_epoch()) {
-            (Job::Train { config, .. }, Some(epoch)) => {
-                format!("epoch {epoch} of {} saved", config.epochs)
+            (Job::Train { settings, .. }, Some(epoch)) => {
+                format!("epoch {epoch} of {} saved", settings.recipe.epochs)
             }
             (Job::Train { .. }, None) if self.started() => "started, no epoch saved".to_string(),
             _ => "not started".to_string(),

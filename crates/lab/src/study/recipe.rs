@@ -5,11 +5,11 @@
 //! same held-out images with the default setting's runs.
 
 use anyhow::Result;
-use dataset::{AugmentConfig, AugmentScheme, Hanzi12, NormaliseConfig};
+use dataset::{AugmentConfig, AugmentScheme, Hanzi12};
 use models::{ModelConfig, ModelOptions};
 use std::path::PathBuf;
 
-use hanzi12::config::TrainConfig;
+use hanzi12::Recipe;
 use hanzi12::infer::{self, Ensemble, Views};
 
 use super::budget::Budget;
@@ -19,14 +19,14 @@ use super::outcome::{Outcome, Variant, pm};
 /// The label of the main job's own setting, which the others are measured against.
 pub const DEFAULT: &str = "default: normalised, random view";
 
-/// The main job's network trained as `trainer --model cnn_res` trains it.
-fn main_job(budget: &Budget) -> TrainConfig {
+/// The main job's network trained as `trainer --model cnn_res` trains it
+/// (the main job's recipe), on the study's data for its epochs.
+fn main_job(budget: &Budget) -> Recipe {
     let model = ModelConfig::from_name("cnn_res", &ModelOptions::default()).expect("cnn_res");
-    TrainConfig::new(model, budget.data.clone())
-        .with_backend(budget.backend)
-        .with_epochs(budget.cnn_epochs)
-        .with_augment(AugmentConfig::new().with_scheme(AugmentScheme::Random))
-        .with_normalise(Some(NormaliseConfig::default()))
+    Recipe {
+        epochs: budget.cnn_epochs,
+        ..Recipe::new(model, budget.data.clone())
+    }
 }
 
 /// The main job's recipe, and each training ingredient taken out or added.
@@ -35,17 +35,25 @@ pub fn variants(budget: &Budget) -> Vec<Variant> {
     vec![
         Variant::new(
             "raw 28x28 boxes (course)",
-            base.clone().with_normalise(None),
+            Recipe {
+                normalise: None,
+                ..base.clone()
+            },
         ),
         Variant::new(DEFAULT, base.clone()),
         Variant::new(
             "+ handwriting augmentation",
-            base.clone()
-                .with_augment(AugmentConfig::new().with_scheme(AugmentScheme::Handwriting)),
+            Recipe {
+                augment: AugmentConfig::new().with_scheme(AugmentScheme::Handwriting),
+                ..base.clone()
+            },
         ),
         Variant::new(
             "+ label smoothing 0.1",
-            base.with_label_smoothing(Some(0.1)),
+            Recipe {
+                label_smoothing: Some(0.1),
+                ..base
+            },
         ),
     ]
 }

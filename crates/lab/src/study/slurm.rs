@@ -23,7 +23,8 @@ pub fn write(args: &StudyArgs, out: &Path, plans: &[(StudyName, Vec<PlannedRun>)
     ensure!(!runs.is_empty(), "the study has no runs to submit");
     let mut plan_text = String::new();
     for run in &runs {
-        plan_text += &run.command()?;
+        run.write_recipe()?;
+        plan_text += &run.command();
         plan_text += "\n";
     }
     let cwd = std::env::current_dir().context("cannot read the current folder")?;

@@ -50,16 +50,16 @@ fn mean_ratio(num: &[f64], den: &[f64]) -> f64 {
 /// The shift after each epoch of `run`, whose every checkpoint was kept.
 pub fn measure(run: &Run, probe: &[Hanzi12Item], device: &Device) -> Result<Vec<Shift>> {
     let dir = RunDir::new(&run.dir);
-    let batcher = Hanzi12Batcher::new(run.config.convention);
+    let batcher = Hanzi12Batcher::new(run.recipe.convention);
     let train_device = device.clone().autodiff();
     // Dropout's masks come from the device's generator: fixed, so the
     // report is the same each time it is rebuilt.
-    device.seed(run.config.seed);
-    (1..=run.config.epochs)
+    device.seed(run.recipe.seed);
+    (1..=run.recipe.epochs)
         .map(|epoch| {
             let file = dir.checkpoint(CheckpointKind::Model, epoch);
             let model = run
-                .config
+                .recipe
                 .model
                 .init(&train_device)
                 .try_load_file(&file)

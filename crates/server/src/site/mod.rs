@@ -43,9 +43,9 @@ pub fn export(run: &Path, out: &Path, module: &WasmModule) -> Result<Vec<SiteFil
     let trained = Trained::load(run, Backend::Flex)?;
     let manifest = Manifest {
         version: MANIFEST_VERSION,
-        network: trained.config.model.clone(),
-        convention: trained.config.convention,
-        normalise: trained.config.normalise,
+        network: trained.recipe.model.clone(),
+        convention: trained.recipe.convention,
+        normalise: trained.recipe.normalise,
         model: serde_json::to_value(ModelInfo::of(run, &trained, READ_BY.to_string()))?,
     };
     let weights = RunDir::new(run).model();

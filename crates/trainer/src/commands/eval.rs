@@ -47,15 +47,15 @@ fn save_figures(evaluation: &Evaluation, out: &Path) -> Result<()> {
 /// The validation images of the runs' split of `data`; every run must
 /// have held out the same fraction, or the split would differ.
 fn held_out(ensemble: &Ensemble, data: Hanzi12) -> Result<Hanzi12> {
-    let ratio = ensemble.first().config.valid_ratio;
+    let ratio = ensemble.first().recipe.valid_ratio;
     if let Some(other) = ensemble
         .members
         .iter()
-        .find(|m| m.config.valid_ratio != ratio)
+        .find(|m| m.recipe.valid_ratio != ratio)
     {
         bail!(
             "--held-out: the runs held out different fractions ({ratio} and {}); evaluate them separately",
-            other.config.valid_ratio
+            other.recipe.valid_ratio
         );
     }
     let (_, valid) = data.split(ratio);

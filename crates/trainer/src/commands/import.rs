@@ -10,13 +10,13 @@ pub fn run(args: ImportArgs) -> Result<()> {
     let normalise = args.normalise.map(|n| n.config());
     let imported = interop::load(&args.file, model, convention, normalise)?;
     interop::write_run(&imported, &args.out)?;
-    let config = &imported.config;
+    let recipe = &imported.settings.recipe;
     println!(
         "imported {} tensors of a {} ({} pixels, normalisation: {}) from {} into {}",
         imported.tensors,
-        config.model.describe(),
-        interop::convention_name(config.convention),
-        interop::normalise_name(config.normalise.as_ref()),
+        recipe.model.describe(),
+        interop::convention_name(recipe.convention),
+        interop::normalise_name(recipe.normalise.as_ref()),
         args.file.display(),
         args.out.display()
     );
