@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use hanzi12::args::{
     DevicesArgs, EvalArgs, ExportArgs, ImportArgs, PredictArgs, SheetArgs, SynthArgs, TrainArgs,
 };
-use lab::args::{BenchArgs, ScratchArgs, StudyArgs};
+use lab::args::{BenchArgs, ScratchArgs, StudyArgs, SweepArgs};
 use server::args::{ServeArgs, ServeBenchArgs};
 
 const EXAMPLES: &str = "Examples:
@@ -42,6 +42,7 @@ pub enum Command {
     Bench(BenchArgs),
     Scratch(ScratchArgs),
     Study(StudyArgs),
+    Sweep(SweepArgs),
     Devices(DevicesArgs),
     Export(ExportArgs),
     Import(ImportArgs),

@@ -61,6 +61,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => lab::bench::run(args),
         Command::Scratch(args) => lab::scratch::run(args),
         Command::Study(args) => lab::study::run(args),
+        Command::Sweep(args) => lab::sweep::run(args),
         Command::Serve(args) => server::run(args),
         Command::ServeBench(args) => server::load_test::run(args),
     };

@@ -3,7 +3,9 @@
 mod bench;
 mod scratch;
 mod study;
+mod sweep;
 
 pub use bench::BenchArgs;
 pub use scratch::ScratchArgs;
 pub use study::StudyArgs;
+pub use sweep::SweepArgs;

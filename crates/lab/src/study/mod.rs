@@ -31,6 +31,7 @@ mod slurm;
 mod variance_shift;
 
 pub use budget::Budget;
+pub use command::shell_line;
 pub use name::StudyName;
 pub use plan::{Job, PlannedRun};
 
