@@ -6,10 +6,12 @@
 //! everything a client sends is checked ([`picture`]) and every refusal is
 //! JSON ([`error`]). `trainer serve` is [`run`]; `trainer serve-bench` is
 //! [`load_test::run`]; `trainer export --web`, the page as a static site
-//! that reads in the browser, is [`site::export`].
+//! that reads in the browser, is [`site::export`]; `trainer board`, every
+//! run of an artifacts folder in the browser, is [`board::run`].
 
 pub mod api;
 pub mod args;
+pub mod board;
 pub mod config;
 mod connections;
 mod error;

@@ -6,7 +6,7 @@ use hanzi12::args::{
     DevicesArgs, EvalArgs, ExportArgs, ImportArgs, PredictArgs, SheetArgs, SynthArgs, TrainArgs,
 };
 use lab::args::{BenchArgs, ScratchArgs, StudyArgs, SweepArgs};
-use server::args::{ServeArgs, ServeBenchArgs};
+use server::args::{BoardArgs, ServeArgs, ServeBenchArgs};
 
 const EXAMPLES: &str = "Examples:
   trainer --model cnn_res --data ../shared/hanzi12/train     train (on flex, the CPU backend)
@@ -48,6 +48,7 @@ pub enum Command {
     Import(ImportArgs),
     Serve(ServeArgs),
     ServeBench(ServeBenchArgs),
+    Board(BoardArgs),
 }
 
 impl Cli {

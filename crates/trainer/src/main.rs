@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         Command::Sweep(args) => lab::sweep::run(args),
         Command::Serve(args) => server::run(args),
         Command::ServeBench(args) => server::load_test::run(args),
+        Command::Board(args) => server::board::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

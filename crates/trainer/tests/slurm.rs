@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{ok, plan, section, small_data, text, without_timings};
+use common::{ended_trials, ok, plan, section, small_data, text, without_timings};
 
 /// The longest the test waits for the cluster, per wait.
 const PATIENCE: Duration = Duration::from_secs(600);
@@ -209,4 +209,76 @@ fn a_study_on_slurm_collects_what_the_in_process_study_writes() {
         "slurm: cancelled after {done} of 6 epochs, resumed; test done in {:.0} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// `trainer sweep --slurm` with two workers on one journal: one worker is
+/// cancelled while a trial trains and requeued; the sweep still ends with
+/// exactly its trials, each counted once, and the report job writes the report.
+#[test]
+fn a_sweep_on_slurm_survives_a_cancelled_worker() {
+    if !cluster_answers() {
+        return testdata::missing(testdata::NO_SLURM);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let Some(data) = small_data(cwd, 24) else {
+        return testdata::missing(testdata::NO_COURSE_DATA);
+    };
+    let sweep = [
+        "sweep",
+        "slurm",
+        "--model",
+        "cnn_res",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        "4",
+        "--search",
+        "lr=log:3e-4:3e-2",
+        "--pruner",
+        "none",
+        "--trials",
+        "4",
+        "--jobs",
+        "2",
+        "--out",
+        "s",
+        "--slurm",
+    ];
+    ok(&sweep, cwd);
+    let out = cwd.join("s");
+    let said = Command::new("bash")
+        .arg(out.join("slurm/submit.sh"))
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    let said = text(&said.stdout);
+    // "worker array 12 (2 workers), report job 13"
+    let words: Vec<&str> = said.split_whitespace().collect();
+    let (array, report) = (words[2].to_string(), words[words.len() - 1].to_string());
+    let trial_saved = || (0..4).any(|t| last_saved_epoch(&out.join(format!("trial-{t:03}"))) >= 1);
+    wait_for(
+        "a trial's first saved epoch",
+        Duration::from_millis(20),
+        trial_saved,
+    );
+    let task = format!("{array}_0");
+    slurm("scancel", &[&task]).expect("scancel");
+    wait_for(
+        "the cancelled worker to stop",
+        Duration::from_millis(200),
+        || !queued(&task),
+    );
+    slurm("scontrol", &["requeue", &task]).expect("scontrol requeue");
+    slurm(
+        "scontrol",
+        &["update", &format!("jobid={task}"), "StartTime=now"],
+    );
+    wait_for("the workers and the report", Duration::from_secs(1), || {
+        !queued(&format!("{array},{report}"))
+    });
+    assert_eq!(ended_trials(&out), [0, 1, 2, 3]);
+    let text =
+        std::fs::read_to_string(out.join("report.md")).expect("the report job wrote report.md");
+    assert!(text.contains("4 trials ended"), "{text}");
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{course_or_synthetic, ok, refused, trainer};
+use common::{course_or_synthetic, ended_trials, ok, refused, trainer};
 
 /// `trainer sweep NAME` of `trials` small trials of `model` on `data` into `out`.
 fn sweep(name: &str, model: &str, data: &Path, out: &Path, trials: usize) -> Vec<String> {
@@ -44,17 +44,6 @@ fn journal(out: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The trials the journal says ended, in order, each as often as it says so.
-fn ended(out: &Path) -> Vec<u64> {
-    let mut trials: Vec<u64> = journal(out)
-        .iter()
-        .filter(|e| e["event"] == "done")
-        .map(|e| e["trial"].as_u64().unwrap())
-        .collect();
-    trials.sort();
-    trials
-}
-
 #[test]
 fn a_sweep_trains_its_trials_as_run_folders_and_reports_the_best() {
     let tmp = tempfile::tempdir().unwrap();
@@ -62,7 +51,7 @@ fn a_sweep_trains_its_trials_as_run_folders_and_reports_the_best() {
     let out = tmp.path().join("sweep");
     let stdout = ok(&sweep("small", "mlp", &data, &out, 4), tmp.path());
     assert!(stdout.contains("report in"), "{stdout}");
-    assert_eq!(ended(&out), [0, 1, 2, 3]);
+    assert_eq!(ended_trials(&out), [0, 1, 2, 3]);
     // Each trial is an ordinary run: predict takes it.
     let trial: PathBuf = out.join("trial-002");
     let image = data.join("3/1.bmp");
@@ -97,7 +86,7 @@ fn a_sweep_trains_its_trials_as_run_folders_and_reports_the_best() {
     );
     // The same command again: nothing left to do, nothing counted twice.
     ok(&sweep("small", "mlp", &data, &out, 4), tmp.path());
-    assert_eq!(ended(&out), [0, 1, 2, 3]);
+    assert_eq!(ended_trials(&out), [0, 1, 2, 3]);
     let stdout = ok(
         &["sweep", "small", "--report", "--out", out.to_str().unwrap()],
         tmp.path(),
@@ -141,7 +130,7 @@ fn a_sweep_killed_mid_trial_ends_with_exactly_its_trials() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(ended(&out), [0], "only trial 0 had ended");
+    assert_eq!(ended_trials(&out), [0], "only trial 0 had ended");
 
     let stdout = ok(&argv, tmp.path());
     assert!(
@@ -149,7 +138,7 @@ fn a_sweep_killed_mid_trial_ends_with_exactly_its_trials() {
         "{stdout}"
     );
     assert!(stdout.contains("resuming"), "{stdout}");
-    assert_eq!(ended(&out), [0, 1, 2]);
+    assert_eq!(ended_trials(&out), [0, 1, 2]);
     let asked = journal(&out).iter().filter(|e| e["event"] == "ask").count();
     assert_eq!(asked, 4, "trial 1 asked twice, the others once");
 }

@@ -24,7 +24,11 @@ impl std::fmt::Display for Difference {
 impl Recipe {
     /// Every setting in which `other` differs from this recipe, by name.
     pub fn differences(&self, other: &Recipe) -> Vec<Difference> {
-        let value = |r: &Recipe| serde_json::to_value(r).expect("a recipe serialises");
+        // Through text: an `f32` setting reads as written (0.1), not widened (0.10000000149…).
+        let value = |r: &Recipe| -> Value {
+            serde_json::from_str(&serde_json::to_string(r).expect("a recipe serialises"))
+                .expect("a recipe's JSON parses")
+        };
         let mut found = Vec::new();
         compare("", &value(self), &value(other), &mut found);
         found.sort_by(|a, b| a.setting.cmp(&b.setting));
@@ -87,6 +91,14 @@ mod tests {
         b.augment.scheme = AugmentScheme::Views4;
         let shown: Vec<String> = a.differences(&b).iter().map(|d| d.to_string()).collect();
         assert_eq!(shown, ["augment.scheme random → views4", "lr 0.001 → 0.01"]);
+        let c = Recipe {
+            label_smoothing: Some(0.1),
+            ..a.clone()
+        };
+        assert_eq!(
+            a.differences(&c)[0].to_string(),
+            "label_smoothing null → 0.1"
+        );
     }
 
     #[test]

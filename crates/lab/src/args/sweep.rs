@@ -28,9 +28,12 @@ pub struct SweepArgs {
     /// Seed of the sampler's draws (each trial trains with the recipe's --seed).
     #[arg(long, default_value_t = 0)]
     pub sweep_seed: u64,
-    /// Trials trained at once, each by its own worker process sharing the journal.
+    /// Trials trained at once, each by its own worker process sharing the journal (with --slurm: the job array's tasks).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
+    /// Write the workers as a Slurm job array (--jobs tasks, requeue-safe) on the one journal, and a report job after them, and say how to submit them; options after `--` go to both jobs as #SBATCH lines.
+    #[arg(long, conflicts_with_all = ["report", "worker"])]
+    pub slurm: bool,
     /// The sweep's folder [default: artifacts/sweeps/NAME].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -40,6 +43,8 @@ pub struct SweepArgs {
     /// Run as one worker of a sweep (what --jobs starts), training nothing else.
     #[arg(long, hide = true)]
     pub worker: bool,
+    #[arg(last = true, requires = "slurm", value_name = "SBATCH OPTIONS")]
+    pub sbatch: Vec<String>,
     /// The settings not searched: `trainer train`'s flags (--model, --data, --epochs, --recipe, --backend, …).
     #[command(flatten)]
     pub train: TrainArgs,

@@ -11,6 +11,7 @@ mod journal;
 mod pruner;
 mod report;
 mod sampler;
+mod slurm;
 mod space;
 mod worker;
 
@@ -40,6 +41,9 @@ pub fn run(args: SweepArgs) -> Result<()> {
     }
     let sweep = sweep(&args, dir)?;
     let journal = Journal::open(&sweep.dir, &sweep.header)?;
+    if args.slurm {
+        return slurm::write(&sweep.dir, &args.name, args.jobs, &args.sbatch);
+    }
     match (args.jobs, args.worker) {
         (1, _) | (_, true) => {
             let stop = hanzi12::train::stop_on_ctrl_c("run the sweep again to go on")?;

@@ -46,6 +46,10 @@ pub fn work(sweep: &Sweep, journal: &Journal, stop: &Interrupter) -> Result<()> 
             return Ok(());
         };
         train_trial(sweep, journal, task, stop)?;
+        // The report after each trial, so the board shows the sweep as it goes.
+        if let Err(e) = super::report::write(&sweep.dir) {
+            eprintln!("the sweep goes on, but its report could not be written: {e:#}");
+        }
     }
     Ok(())
 }

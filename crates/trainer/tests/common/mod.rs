@@ -169,3 +169,17 @@ pub fn section(out: &Path, study: &str) -> String {
 pub fn figure(out: &Path, study: &str, file: &str) -> Vec<u8> {
     std::fs::read(out.join(study).join(file)).expect("a figure")
 }
+
+/// The trials a sweep's journal in `out` says ended, sorted, each as often
+/// as it says so (a trial counted twice would show twice).
+pub fn ended_trials(out: &Path) -> Vec<u64> {
+    let journal = std::fs::read_to_string(out.join("journal.jsonl")).unwrap_or_default();
+    let mut trials: Vec<u64> = journal
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["event"] == "done")
+        .map(|e| e["trial"].as_u64().unwrap())
+        .collect();
+    trials.sort();
+    trials
+}
