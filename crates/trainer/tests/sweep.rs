@@ -143,6 +143,48 @@ fn a_sweep_killed_mid_trial_ends_with_exactly_its_trials() {
     assert_eq!(asked, 4, "trial 1 asked twice, the others once");
 }
 
+/// A trial that diverges is a result (failed), not the end of the sweep.
+#[test]
+fn a_diverging_trial_fails_and_the_sweep_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = course_or_synthetic(tmp.path(), 20);
+    let out = tmp.path().join("sweep");
+    let argv = [
+        "sweep",
+        "diverge",
+        "--model",
+        "mlp",
+        "--data",
+        data.to_str().unwrap(),
+        "--optimizer",
+        "sgd",
+        "--schedule",
+        "constant",
+        "--epochs",
+        "3",
+        "--search",
+        "lr=choice:1000,0.01",
+        "--sampler",
+        "grid",
+        "--pruner",
+        "none",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let stdout = ok(&argv, tmp.path());
+    assert!(
+        stdout.contains("trial 0 failed: ") && stdout.contains("diverged"),
+        "{stdout}"
+    );
+    assert_eq!(ended_trials(&out), [0, 1]);
+    let endings: Vec<String> = journal(&out)
+        .iter()
+        .filter(|e| e["event"] == "done")
+        .map(|e| e["ending"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(endings, ["failed", "finished"]);
+}
+
 #[test]
 fn bad_sweeps_are_refused_in_one_line_and_lose_nothing() {
     let tmp = tempfile::tempdir().unwrap();

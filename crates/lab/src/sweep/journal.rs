@@ -34,6 +34,9 @@ pub struct Header {
 pub enum Ending {
     Finished,
     Pruned,
+    /// Training stopped with an error (a diverging loss, most often): a
+    /// result too, so the sampler steers away and the sweep goes on.
+    Failed,
 }
 
 /// How a trial ended: its best validation accuracy (%), and that epoch's
@@ -48,14 +51,14 @@ pub struct TrialEnd {
 
 impl TrialEnd {
     /// Lower is better: minus the accuracy, the loss breaking ties; a
-    /// pruned trial ranks below every finished one.
+    /// pruned trial ranks below every finished one, a failed one below all.
     pub fn badness(&self) -> f64 {
-        let pruned = if self.ending == Ending::Pruned {
-            1000.0
-        } else {
-            0.0
+        let penalty = match self.ending {
+            Ending::Finished => 0.0,
+            Ending::Pruned => 1000.0,
+            Ending::Failed => 2000.0,
         };
-        pruned - self.accuracy + 1e-3 * self.loss
+        penalty - self.accuracy + 1e-3 * self.loss
     }
 }
 

@@ -69,6 +69,8 @@ fn sweep(args: &SweepArgs, dir: PathBuf) -> Result<Sweep> {
         );
     }
     let settings = train.settings()?;
+    // A backend that cannot start would fail every trial: refused once, here.
+    settings.execution.backend.device()?;
     let space = Space::from_flags(&args.search, args.space.as_deref())?;
     space.check(&settings.recipe)?;
     let trials = match args.sampler.capacity(&space) {

@@ -181,7 +181,7 @@ fn train_trial(sweep: &Sweep, journal: &Journal, task: Task, stop: &Interrupter)
         done.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = watcher.join();
         outcome
-    })?;
+    });
     if stop.should_stop() && pruned.lock().expect("not poisoned").is_none() {
         println!(
             "trial {}: stopped; run the sweep again to go on with it",
@@ -189,22 +189,25 @@ fn train_trial(sweep: &Sweep, journal: &Journal, task: Task, stop: &Interrupter)
         );
         return Ok(());
     }
-    let ending = match pruned.lock().expect("not poisoned").take() {
-        Some(reason) => {
+    let ending = match (outcome, pruned.lock().expect("not poisoned").take()) {
+        (Err(e), _) => {
+            println!("trial {} failed: {e:#}", task.trial);
+            Ending::Failed
+        }
+        (Ok(_), Some(reason)) => {
             println!("trial {} pruned: {reason}", task.trial);
             Ending::Pruned
         }
-        None => Ending::Finished,
+        (Ok(_), None) => Ending::Finished,
     };
-    let best = best_row(&run.rows())
-        .or(outcome.best)
-        .context("no epoch finished")?;
+    // A trial that failed before its first epoch ends with nothing learnt.
+    let best = best_row(&run.rows());
     journal.update(|_| {
         let end = TrialEnd {
             ending,
-            accuracy: best.accuracy,
-            loss: best.loss,
-            epoch: best.epoch,
+            accuracy: best.as_ref().map_or(0.0, |b| b.accuracy),
+            loss: best.as_ref().map_or(0.0, |b| b.loss),
+            epoch: best.as_ref().map_or(0, |b| b.epoch),
         };
         let event = Event::Done {
             trial: task.trial,
