@@ -43,6 +43,7 @@ pub struct SweepArgs {
     /// Run as one worker of a sweep (what --jobs starts), training nothing else.
     #[arg(long, hide = true)]
     pub worker: bool,
+    /// With --slurm: options for both jobs, as #SBATCH lines (e.g. `-- --partition=gpu --time=04:00:00`).
     #[arg(last = true, requires = "slurm", value_name = "SBATCH OPTIONS")]
     pub sbatch: Vec<String>,
     /// The settings not searched: `trainer train`'s flags (--model, --data, --epochs, --recipe, --backend, …).
