@@ -14,7 +14,8 @@ use hanzi12::run_dir::RunLock;
 use hanzi12::train;
 use hanzi12::{Execution, RunDir, RunSettings};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::journal::{Ending, Event, Header, Journal, Progress, TrialEnd};
@@ -162,34 +163,23 @@ fn train_trial(sweep: &Sweep, journal: &Journal, task: Task, stop: &Interrupter)
         recipe,
         execution: sweep.execution.clone(),
     };
-    let interrupter = Interrupter::new();
-    let pruned = Arc::new(Mutex::new(None));
     let watch = Watch {
         sweep: &sweep.dir,
         trial: task.trial,
         epochs: settings.recipe.epochs,
         pruner: sweep.header.pruner,
-        pruned: &pruned,
+        pruned: Mutex::new(None),
     };
-    let outcome = std::thread::scope(|scope| {
-        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let watcher = {
-            let (done, interrupter) = (done.clone(), interrupter.clone());
-            scope.spawn(move || watch.run(&interrupter, stop, &done))
-        };
-        let outcome = train::train(&settings, &run, resume, interrupter.clone());
-        done.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = watcher.join();
-        outcome
-    });
-    if stop.should_stop() && pruned.lock().expect("not poisoned").is_none() {
+    let outcome = train_watched(&settings, &run, resume, &watch, stop);
+    let pruned = watch.pruned.into_inner().expect("not poisoned");
+    if stop.should_stop() && pruned.is_none() {
         println!(
             "trial {}: stopped; run the sweep again to go on with it",
             task.trial
         );
         return Ok(());
     }
-    let ending = match (outcome, pruned.lock().expect("not poisoned").take()) {
+    let ending = match (outcome, pruned) {
         (Err(e), _) => {
             println!("trial {} failed: {e:#}", task.trial);
             Ending::Failed
@@ -200,21 +190,39 @@ fn train_trial(sweep: &Sweep, journal: &Journal, task: Task, stop: &Interrupter)
         }
         (Ok(_), None) => Ending::Finished,
     };
-    // A trial that failed before its first epoch ends with nothing learnt.
-    let best = best_row(&run.rows());
-    journal.update(|_| {
-        let end = TrialEnd {
-            ending,
-            accuracy: best.as_ref().map_or(0.0, |b| b.accuracy),
-            loss: best.as_ref().map_or(0.0, |b| b.loss),
-            epoch: best.as_ref().map_or(0, |b| b.epoch),
-        };
-        let event = Event::Done {
-            trial: task.trial,
-            end,
-        };
-        Ok((vec![event], ()))
+    report_end(journal, task.trial, ending, &run)
+}
+
+/// Trains `settings` into `run` while `watch` looks on from a thread of its
+/// own, stopping it when the pruner (or Ctrl-C) says so.
+fn train_watched(
+    settings: &RunSettings,
+    run: &RunDir,
+    resume: bool,
+    watch: &Watch,
+    stop: &Interrupter,
+) -> Result<train::Outcome> {
+    let interrupter = Interrupter::new();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| watch.run(&interrupter, stop, &done));
+        let outcome = train::train(settings, run, resume, interrupter.clone());
+        done.store(true, Ordering::Relaxed);
+        outcome
     })
+}
+
+/// Appends how the trial ended, judged by its best epoch; a trial that
+/// failed before its first epoch ends with nothing learnt.
+fn report_end(journal: &Journal, trial: usize, ending: Ending, run: &RunDir) -> Result<()> {
+    let best = best_row(&run.rows());
+    let end = TrialEnd {
+        ending,
+        accuracy: best.as_ref().map_or(0.0, |b| b.accuracy),
+        loss: best.as_ref().map_or(0.0, |b| b.loss),
+        epoch: best.as_ref().map_or(0, |b| b.epoch),
+    };
+    journal.update(|_| Ok((vec![Event::Done { trial, end }], ())))
 }
 
 /// The epoch a trial is judged by: the best validation accuracy, the
@@ -248,18 +256,14 @@ struct Watch<'a> {
     /// The trial's length: after its last epoch it has finished, not trailed.
     epochs: usize,
     pruner: super::pruner::PrunerKind,
-    pruned: &'a Mutex<Option<String>>,
+    /// Why the pruner stopped the trial, once it did.
+    pruned: Mutex<Option<String>>,
 }
 
 impl Watch<'_> {
-    fn run(
-        &self,
-        interrupter: &Interrupter,
-        stop: &Interrupter,
-        done: &std::sync::atomic::AtomicBool,
-    ) {
+    fn run(&self, interrupter: &Interrupter, stop: &Interrupter, done: &AtomicBool) {
         let mut judged = 0;
-        while !done.load(std::sync::atomic::Ordering::Relaxed) {
+        while !done.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(100));
             if stop.should_stop() {
                 interrupter.stop(Some("the sweep was stopped"));
