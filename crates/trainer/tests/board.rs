@@ -147,6 +147,16 @@ fn the_board_lists_draws_filters_and_follows_a_training_run() {
         "{}",
         row("live")
     );
+    // A run's name opens to its whole recipe.
+    let recipe = browser.script(
+        "const d = document.querySelector(`#runs tr[data-run='fast'] details`); d.open = true; return d.querySelector('pre').textContent;",
+        json!([]),
+    );
+    assert!(recipe.as_str().unwrap().contains("lr = 0.01"), "{recipe}");
+    assert!(
+        recipe.as_str().unwrap().contains("model.network = mlp"),
+        "{recipe}"
+    );
     // Every run's validation curve is drawn.
     browser.wait_for("return (window.hanzi12Board.drawn || []).length === 5");
     let painted = browser.script(

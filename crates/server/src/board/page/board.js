@@ -160,10 +160,27 @@ function renderTable() {
     ];
     cells.forEach((text, i) => {
       const cell = row.insertCell();
-      cell.textContent = text;
+      if (i === 0) cell.append(recipeOf(run));
+      else cell.textContent = text;
       if (i === 2) cell.className = run.status;
     });
   }
+}
+
+// The run's name, opening to its whole recipe (kept open across refreshes).
+function recipeOf(run) {
+  const details = document.createElement("details");
+  details.open = board.open?.has(run.id) ?? false;
+  details.ontoggle = () => {
+    board.open = board.open ?? new Set();
+    details.open ? board.open.add(run.id) : board.open.delete(run.id);
+  };
+  const summary = document.createElement("summary");
+  summary.textContent = run.id;
+  const list = document.createElement("pre");
+  list.textContent = Object.entries(run.settings).map(([k, v]) => `${k} = ${v}`).join("\n");
+  details.append(summary, list);
+  return details;
 }
 
 function renderSweeps() {
