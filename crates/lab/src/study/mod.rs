@@ -27,7 +27,7 @@ mod plan;
 mod recipe;
 mod section;
 mod sine_activation;
-mod slurm;
+pub(crate) mod slurm;
 mod variance_shift;
 
 pub use budget::Budget;

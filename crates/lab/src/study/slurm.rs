@@ -63,8 +63,23 @@ pub fn write(args: &StudyArgs, out: &Path, plans: &[(StudyName, Vec<PlannedRun>)
     Ok(())
 }
 
-fn quote(path: &Path) -> String {
+/// `path` quoted for a shell line of a job script.
+pub(crate) fn quote(path: &Path) -> String {
     shell_line(&[path.display().to_string()])
+}
+
+/// A job script's first lines: its own `#SBATCH` options, then those every
+/// job of the project has (run in `cwd`, logs appended), then the user's.
+pub(crate) fn sbatch_header(own: &[String], cwd: &Path, sbatch: &[String]) -> String {
+    let mut text = String::from("#!/bin/bash\n");
+    let common = [
+        format!("--chdir={}", cwd.display()),
+        "--open-mode=append".to_string(),
+    ];
+    for option in own.iter().chain(&common).chain(sbatch) {
+        text += &format!("#SBATCH {option}\n");
+    }
+    text + "set -euo pipefail\n"
 }
 
 /// What the job scripts are made of.
@@ -81,15 +96,7 @@ struct Scripts<'a> {
 impl Scripts<'_> {
     /// `#SBATCH` lines every job has, after its own.
     fn header(&self, own: &[String]) -> String {
-        let mut text = String::from("#!/bin/bash\n");
-        let common = [
-            format!("--chdir={}", self.cwd.display()),
-            "--open-mode=append".to_string(),
-        ];
-        for option in own.iter().chain(&common).chain(self.sbatch) {
-            text += &format!("#SBATCH {option}\n");
-        }
-        text + "set -euo pipefail\n"
+        sbatch_header(own, self.cwd, self.sbatch)
     }
 
     fn array(&self) -> String {

@@ -9,6 +9,7 @@ use hanzi12::atomic::write_atomic;
 use std::path::Path;
 
 use crate::study::shell_line;
+use crate::study::slurm::{quote, sbatch_header};
 
 /// Writes `<dir>/slurm/{workers,report,submit}.sh` and says how to submit them.
 pub fn write(dir: &Path, name: &str, jobs: usize, sbatch: &[String]) -> Result<()> {
@@ -27,17 +28,7 @@ pub fn write(dir: &Path, name: &str, jobs: usize, sbatch: &[String]) -> Result<(
         "--out".into(),
         cwd.join(dir).display().to_string(),
     ];
-    let header = |own: &[String]| {
-        let mut text = String::from("#!/bin/bash\n");
-        let common = [
-            format!("--chdir={}", cwd.display()),
-            "--open-mode=append".to_string(),
-        ];
-        for option in own.iter().chain(&common).chain(sbatch) {
-            text += &format!("#SBATCH {option}\n");
-        }
-        text + "set -euo pipefail\n"
-    };
+    let header = |own: &[String]| sbatch_header(own, &cwd, sbatch);
     let workers = format!(
         "{}# Each task is one worker of the sweep: it asks the journal for trials until\n# the sweep has them; a requeued task goes on with what it had.\nexec {}\n",
         header(&[
@@ -72,10 +63,6 @@ pub fn write(dir: &Path, name: &str, jobs: usize, sbatch: &[String]) -> Result<(
     );
     println!("submit both with:  bash {}", quote(&submit_sh));
     Ok(())
-}
-
-fn quote(path: &Path) -> String {
-    shell_line(&[path.display().to_string()])
 }
 
 /// This command's words as a worker's: without `--slurm` and the sbatch
