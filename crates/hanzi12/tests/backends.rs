@@ -42,7 +42,6 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use hanzi12::backend::{self, Backend};
-use hanzi12::optim::FusedAdam;
 
 const LOGITS: f32 = 1e-4;
 /// Relative to a tensor's largest gradient. Through BatchNorm's backward
@@ -266,9 +265,7 @@ fn adam_step(model: Network, gradients: &BTreeMap<String, Vec<f32>>) -> Network 
         out: GradientsParams::new(),
     };
     model.visit(&mut visitor);
-    FusedAdam::new(1e-8, None)
-        .init()
-        .step(LR, model, visitor.out)
+    models::Adam::new(1e-8, None).step(&LR.into(), model, visitor.out)
 }
 
 /// `model` saved and loaded on `to`: the same weights, sharing nothing.

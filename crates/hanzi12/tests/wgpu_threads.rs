@@ -13,10 +13,9 @@ use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::*;
 use burn::train::{ClassificationOutput, TrainStep};
 use dataset::Hanzi12Batch;
-use models::{ModelConfig, ModelOptions, Network};
+use models::{Adam, ModelConfig, ModelOptions, Network, Trainee};
 
 use hanzi12::backend::{self, Backend};
-use hanzi12::optim::FusedAdam;
 
 /// Training steps of each run: the third is the first whose loss depends on
 /// Adam's state carried over from the step before.
@@ -64,10 +63,19 @@ enum Optimizer {
 }
 
 impl Optimizer {
-    fn init(self) -> ModuleOptimizer {
+    /// `model` as the Learner trains it with this optimizer, and the
+    /// optimizer the Learner keeps.
+    fn init(self, model: Network) -> (Trainee, ModuleOptimizer) {
         match self {
-            Optimizer::Fused => FusedAdam::new(1e-8, None).init(),
-            Optimizer::Burn => AdamConfig::new().with_epsilon(1e-8).init(),
+            Optimizer::Fused => {
+                let adam = Adam::new(1e-8, None);
+                let records = adam.record_keeper(&model);
+                (Trainee::new(model, Some(adam)), records)
+            }
+            Optimizer::Burn => (
+                Trainee::new(model, None),
+                AdamConfig::new().with_epsilon(1e-8).init(),
+            ),
         }
     }
 }
@@ -92,15 +100,14 @@ impl Hop {
 /// `STEPS` training steps of `lane` from `model`: the loss of each, read
 /// on the thread that called.
 fn train(model: Network, lane: usize, optimizer: Optimizer, hop: Hop, device: &Device) -> Vec<f32> {
-    let mut optim = optimizer.init();
-    let mut model = model;
+    let (mut trainee, mut optim) = optimizer.init(model);
     let mut losses = Vec::new();
     for step in 0..STEPS {
-        let output = hop.run(|| TrainStep::step(&model, batch(lane, step, device)));
+        let output = hop.run(|| TrainStep::step(&trainee, batch(lane, step, device)));
         let ClassificationOutput { loss, .. } = output.item;
         losses.push(loss.into_scalar::<f32>());
         let grads = output.grads;
-        model = hop.run(|| TrainStep::optimize(model, &mut optim, 1e-3.into(), grads));
+        trainee = hop.run(|| TrainStep::optimize(trainee, &mut optim, 1e-3.into(), grads));
     }
     losses
 }

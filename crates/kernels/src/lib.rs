@@ -24,7 +24,7 @@
 //! Burn's stock operations everywhere else, so callers need not care which
 //! device they run on: [`conv2d`] and [`conv2d_relu`]; [`batch_norm_train`],
 //! [`batch_norm_relu_train`], [`batch_norm_join_train`] and their `_eval`
-//! counterparts; [`add_relu`]; [`avg_pool2d_tiled`]; [`adam_step`]. The
+//! counterparts; [`add_relu`]; [`avg_pool2d_tiled`]; [`adam_steps`]. The
 //! trait below is the dispatcher; `flex/` has one kernel file per layer,
 //! `autodiff/` the backward passes, `stock.rs` the trait's default bodies.
 //! The tests check values and gradients against the stock operations.
@@ -34,14 +34,12 @@
 //! BatchNorm, with its ReLU and the residual join, forward and backward
 //! (convolutions stay Burn's own, autotuned ones), the loss with its
 //! accuracy count ([`FastLoss`]), and the Adam update of every parameter
-//! tensor at once ([`FastAdam`], gathered by [`adam_batch`]). Three traits,
+//! tensor at once ([`FastAdam`], behind [`adam_steps`]). Three traits,
 //! one per kind of work: [`FastLayers`] (below), [`FastLoss`],
 //! [`FastAdam`]. [`prepare_gpu_runtime`] and [`wgpu_device`] set up the GPU
 //! they run on; [`launches`] counts the kernels a step launches.
 
 mod adam;
-pub mod adam_batch;
-mod adam_many;
 mod adapter;
 mod autodiff;
 #[cfg(test)]
@@ -61,8 +59,7 @@ mod stock;
 pub mod subnormal;
 mod threads;
 
-pub use adam::{AdamState, AdamStep, adam_step};
-pub use adam_many::FastAdam;
+pub use adam::{AdamState, AdamStep, AdamUpdate, FastAdam, adam_steps};
 pub use adapter::wgpu_device;
 pub use conv::{ConvGrads, ConvParamGrads, ConvPrimitive, conv2d, conv2d_relu};
 pub use elementwise::add_relu;

@@ -479,37 +479,48 @@ fn tiled_average_pooling_matches_stock() {
 }
 
 /// The fused Adam update gives Burn's operation-by-operation result, to the
-/// bit, with and without weight decay, on every vector unit this CPU has.
+/// bit, with and without weight decay, on every vector unit this CPU has;
+/// tensors of two ranks in one call.
 #[test]
-fn adam_step_matches_stock_exactly() {
-    let flex =
-        |seed: f32| Tensor::<2>::from_data(values([37, 1000], seed).into_data(), &Device::flex());
+fn adam_steps_match_stock_exactly() {
+    let flex = |shape: [usize; 2], seed: f32| {
+        Tensor::<2>::from_data(values(shape, seed).into_data(), &Device::flex()).into_dispatch()
+    };
     let cases = [None, Some(0.01)];
     each_unit(|_| {
         cases.iter().for_each(|&weight_decay| {
             let step = crate::AdamStep::new([0.9, 0.999, 1e-8], 3, 1e-3, weight_decay);
-            let (param, grad, moment_1) = (flex(1.0), flex(2.0), flex(3.0));
-            let moment_2 = flex(4.0).abs();
-            let fused = crate::adam_step(
-                param.clone(),
-                grad.clone(),
-                moment_1.clone(),
-                moment_2.clone(),
+            let update = |shape| crate::AdamUpdate {
+                param: flex(shape, 1.0),
+                grad: flex(shape, 2.0),
+                moment_1: flex(shape, 3.0),
+                moment_2: Tensor::<2>::from_dispatch(flex(shape, 4.0))
+                    .abs()
+                    .into_dispatch(),
                 step,
-            );
-            let state = crate::AdamState {
-                param: param.into_dispatch(),
-                moment_1: moment_1.into_dispatch(),
-                moment_2: moment_2.into_dispatch(),
             };
-            let stock = crate::stock::adam_step::<Dispatch>(state, grad.into_dispatch(), step);
-            let stock =
-                [stock.param, stock.moment_1, stock.moment_2].map(Tensor::<2>::from_dispatch);
-            for (fused, stock) in fused.into_iter().zip(stock) {
-                assert_eq!(
-                    fused.into_data().try_to_vec::<f32>().unwrap(),
-                    stock.into_data().try_to_vec::<f32>().unwrap()
-                );
+            let updates = vec![update([37, 1000]), update([1, 300])];
+            let fused = crate::adam_steps(updates.clone());
+            for (fused, update) in fused.into_iter().zip(updates) {
+                let state = crate::AdamState {
+                    param: update.param,
+                    moment_1: update.moment_1,
+                    moment_2: update.moment_2,
+                };
+                let stock = crate::stock::adam_step::<Dispatch>(state, update.grad, step);
+                let pairs = [
+                    (fused.param, stock.param),
+                    (fused.moment_1, stock.moment_1),
+                    (fused.moment_2, stock.moment_2),
+                ];
+                for (fused, stock) in pairs
+                    .map(|(f, s)| (Tensor::<2>::from_dispatch(f), Tensor::<2>::from_dispatch(s)))
+                {
+                    assert_eq!(
+                        fused.into_data().try_to_vec::<f32>().unwrap(),
+                        stock.into_data().try_to_vec::<f32>().unwrap()
+                    );
+                }
             }
         })
     });

@@ -8,20 +8,24 @@
 //! are kept deliberately.
 
 mod activation;
+#[cfg(feature = "train")]
+mod adam;
 mod cnn;
 mod cnn_res;
 #[cfg_attr(not(feature = "train"), path = "portable.rs")]
 pub mod fast;
 mod mlp;
 #[cfg(feature = "train")]
-mod optimize;
-#[cfg(feature = "train")]
 mod train;
 
 pub use activation::Activation;
+#[cfg(feature = "train")]
+pub use adam::Adam;
 pub use cnn::{Cnn, CnnConfig};
 pub use cnn_res::{CnnRes, CnnResConfig};
 pub use mlp::{Mlp, MlpConfig};
+#[cfg(feature = "train")]
+pub use train::Trainee;
 
 use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;

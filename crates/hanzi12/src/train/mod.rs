@@ -13,7 +13,7 @@ use burn::data::dataset::Dataset;
 use burn::prelude::Device;
 use burn::train::{Interrupter, Learner, LearningResult};
 use dataset::Hanzi12;
-use models::Network;
+use models::{Network, Trainee};
 use std::time::Instant;
 
 use crate::metrics::EpochRow;
@@ -79,7 +79,8 @@ pub fn train(
         &diverged,
     );
     let started = Instant::now();
-    let learner = Learner::new(model, optimizer::optimizer(recipe), scheduler);
+    let (trainee, optim) = optimizer::optimizer(recipe, model);
+    let learner = Learner::new(trainee, optim, scheduler);
     let result = training.launch(learner);
     finish(run, result, started, diverged.get())
 }
@@ -144,7 +145,7 @@ fn announce(settings: &RunSettings, model: &Network, [train, valid]: [usize; 2])
 /// or an error into one that says what was kept.
 fn finish(
     run: &RunDir,
-    result: LearningResult<Network>,
+    result: LearningResult<Trainee>,
     started: Instant,
     diverged: Option<&Divergence>,
 ) -> Result<Outcome> {

@@ -10,7 +10,7 @@ use burn::train::{
     ExecutionStrategy, Interrupter, MetricEarlyStoppingStrategy, MultiDeviceOptim,
     StoppingCondition, SupervisedTraining,
 };
-use models::Network;
+use models::Trainee;
 use std::io::IsTerminal;
 
 use super::loaders::Loaders;
@@ -35,7 +35,7 @@ pub fn training(
     devices: Vec<Device>,
     interrupter: &Interrupter,
     diverged: &DivergenceSlot,
-) -> SupervisedTraining<Network> {
+) -> SupervisedTraining<Trainee> {
     let (recipe, execution) = (&settings.recipe, &settings.execution);
     let dashboard = std::io::stdout().is_terminal();
     let table = EpochTable::new(

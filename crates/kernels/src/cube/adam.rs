@@ -200,26 +200,3 @@ fn stock_step(
     let state = crate::stock::adam_step::<CubeBackend>(state, grad, step);
     [state.param, state.moment_1, state.moment_2]
 }
-
-/// One tensor's update (the per-tensor extension method).
-pub(super) fn adam_step(
-    state: AdamState<CubeBackend>,
-    grad: CubeTensor,
-    step: AdamStep,
-) -> AdamState<CubeBackend> {
-    let update = [state.param, grad, state.moment_1, state.moment_2];
-    if !fits(&update.each_ref()) {
-        let [param, moment_1, moment_2] = stock_step(update, step);
-        return AdamState {
-            param,
-            moment_1,
-            moment_2,
-        };
-    }
-    let [param, moment_1, moment_2] = adam(vec![update], step).remove(0);
-    AdamState {
-        param,
-        moment_1,
-        moment_2,
-    }
-}

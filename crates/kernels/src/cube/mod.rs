@@ -28,19 +28,13 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 use crate::{
-    AdamState, AdamStep, Epilogue, FastLayers, JoinGrads, JoinOutput, JoinPrimitive, JoinStats,
-    NormGrads, NormOutput, NormPrimitive, StatsPrimitive, stock,
+    Epilogue, FastLayers, JoinGrads, JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput,
+    NormPrimitive, StatsPrimitive, stock,
 };
 
+// Adam's update on the GPU is `FastAdam`'s, over all tensors at once
+// (`cube/adam.rs`): the one-tensor `adam_step_fast` is not used there.
 impl FastLayers for CubeBackend {
-    fn adam_step_fast(
-        state: AdamState<Self>,
-        grad: FloatTensor<Self>,
-        step: AdamStep,
-    ) -> AdamState<Self> {
-        adam::adam_step(state, grad, step)
-    }
-
     fn batch_norm_fast(norm: NormPrimitive<Self>, activation: Epilogue) -> NormOutput<Self> {
         if !norm::fits(&[&norm]) {
             return stock::batch_norm::<Self>(norm, activation);

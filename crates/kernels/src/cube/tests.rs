@@ -171,28 +171,46 @@ fn cross_entropy_matches_stock_on_the_gpu() {
     }
 }
 
-/// Adam on the GPU against Burn's operations, with and without weight decay.
+/// Adam on the GPU against Burn's operations, with and without weight
+/// decay: tensors of two shapes and ranks in one call (one launch).
 #[test]
 fn adam_matches_stock_on_the_gpu() {
     let Some((device, _turn)) = gpu() else { return };
     for decay in [None, Some(0.05)] {
         let step = crate::AdamStep::new([0.9, 0.999, 1e-8], 3, 1e-2, decay);
-        let inputs = || [1.0, 2.0, 3.0, 4.0].map(|seed| values([4, 6], seed, &device));
-        let [p, g, m1, m2] = inputs();
-        let fast = crate::adam_step(p, g, m1, m2.abs(), step);
-        let [p, g, m1, m2] = inputs().map(|t| t.into_dispatch());
-        let state = crate::AdamState {
-            param: p,
-            moment_1: m1,
-            moment_2: Tensor::<2>::from_dispatch(m2).abs().into_dispatch(),
+        let update = |shape: [usize; 2]| {
+            let [param, grad, moment_1, moment_2] =
+                [1.0, 2.0, 3.0, 4.0].map(|seed| values(shape, seed, &device));
+            crate::AdamUpdate {
+                param: param.into_dispatch(),
+                grad: grad.into_dispatch(),
+                moment_1: moment_1.into_dispatch(),
+                moment_2: moment_2.abs().into_dispatch(),
+                step,
+            }
         };
-        let stock = crate::stock::adam_step::<burn::backend::Dispatch>(state, g, step);
-        let stock = [stock.param, stock.moment_1, stock.moment_2].map(Tensor::<2>::from_dispatch);
-        for (what, (f, s)) in ["param", "moment 1", "moment 2"]
-            .iter()
-            .zip(fast.into_iter().zip(stock))
-        {
-            assert_close(what, f, s);
+        let updates = vec![update([4, 6]), update([1, 5])];
+        let fast = crate::adam_steps(updates.clone());
+        for (fast, update) in fast.into_iter().zip(updates) {
+            let state = crate::AdamState {
+                param: update.param,
+                moment_1: update.moment_1,
+                moment_2: update.moment_2,
+            };
+            let stock =
+                crate::stock::adam_step::<burn::backend::Dispatch>(state, update.grad, step);
+            let pairs = [
+                ("param", fast.param, stock.param),
+                ("moment 1", fast.moment_1, stock.moment_1),
+                ("moment 2", fast.moment_2, stock.moment_2),
+            ];
+            for (what, f, s) in pairs {
+                assert_close(
+                    what,
+                    Tensor::<2>::from_dispatch(f),
+                    Tensor::<2>::from_dispatch(s),
+                );
+            }
         }
     }
 }

@@ -13,8 +13,7 @@ use dataset::{
 };
 use hanzi12::Backend;
 use hanzi12::infer::{INFER_BATCH, inference_figures, random_images};
-use hanzi12::optim::FusedAdam;
-use models::{MODEL_NAMES, ModelConfig, ModelOptions, Network};
+use models::{Adam, MODEL_NAMES, ModelConfig, ModelOptions, Network, Trainee};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::collections::BTreeMap;
@@ -133,7 +132,8 @@ fn train_throughput(
     let device = device.clone().autodiff();
     let mut rng = StdRng::seed_from_u64(1);
     let mut model = config.init(&device);
-    let mut optim = FusedAdam::new(1e-8, None).init();
+    let adam = Adam::new(1e-8, None);
+    let mut records = adam.record_keeper(&model);
     let batches: Vec<Hanzi12Batch> = (0..4)
         .map(|_| random_batch(batch, &device, &mut rng))
         .collect();
@@ -147,8 +147,10 @@ fn train_throughput(
         });
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let backward = started.elapsed().as_secs_f64();
-        // As the Learner does (on a GPU, Adam's updates in one launch).
-        let model = TrainStep::optimize(model, &mut optim, 1e-3.into(), grads);
+        // As the Learner does: Adam over all parameters in one call (on a
+        // GPU, one launch).
+        let trainee = Trainee::new(model, Some(adam.clone()));
+        let model = TrainStep::optimize(trainee, &mut records, 1e-3.into(), grads).network;
         if let (Some(phases), Some(forward)) = (phases, forward) {
             sync(&model, &device);
             let total = started.elapsed().as_secs_f64();

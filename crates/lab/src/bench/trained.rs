@@ -7,17 +7,14 @@
 
 use anyhow::{Result, bail};
 use burn::module::{ModuleVisitor, Param};
-use burn::optim::{AdamState, GradientsParams, LearningRate, ModuleOptimizer, Optimizer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use dataset::{Hanzi12, Hanzi12Batch, Hanzi12Batcher};
-use models::Network;
+use models::{Adam, Network};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use hanzi12::optim::FusedAdam;
 use hanzi12::run_dir::{CheckpointKind, RunDir};
 use hanzi12::{Backend, Recipe};
 
@@ -66,7 +63,7 @@ impl StretchFigures {
 /// A network with its optimizer, stepping through the same batches.
 struct Learner {
     model: Option<Network>,
-    optim: ModuleOptimizer,
+    adam: Adam,
     flush: bool,
 }
 
@@ -75,7 +72,7 @@ impl Learner {
         let model = self.model.take().expect("a model between steps");
         let loss = model.classify(batch.clone()).loss;
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        self.model = Some(self.optim.step(LATE_LR, model, grads));
+        self.model = Some(self.adam.step(&LATE_LR.into(), model, grads));
     }
 
     /// Seconds for `batches.len()` steps, in this learner's float mode.
@@ -147,24 +144,17 @@ pub fn trained_stretch(
     let (trained, epoch) = last_saved_model(&run, &config, &device)?;
     let trained_subnormal_gradients = subnormal_share(&trained, &batches[0]);
     let optimizer_state = run.checkpoint(CheckpointKind::Optimizer, epoch);
-    let counted = Arc::new(MomentCount::default());
-    let trained_optim = |counted| saved_optimizer(&optimizer_state, counted);
-    // One step with counting on reads every saved moment once.
-    let mut counting = Learner {
-        model: Some(trained.clone()),
-        optim: trained_optim(Some(counted.clone()))?,
-        flush: false,
-    };
-    counting.step(&batches[0]);
+    let saved_adam = || saved_optimizer(&optimizer_state, &trained);
+    let trained_subnormal_moments = subnormal_moments(&saved_adam()?);
     let fresh = |flush| Learner {
         model: Some(config.model.init(&device)),
-        optim: FusedAdam::new(1e-8, None).init(),
+        adam: Adam::new(1e-8, None),
         flush,
     };
     let resumed = |flush| -> Result<Learner> {
         Ok(Learner {
             model: Some(trained.clone()),
-            optim: trained_optim(None)?,
+            adam: saved_adam()?,
             flush,
         })
     };
@@ -182,7 +172,7 @@ pub fn trained_stretch(
         trained_flushed_img_per_s: img_per_s(seconds[3]),
         epoch,
         trained_subnormal_gradients,
-        trained_subnormal_moments: counted.share(),
+        trained_subnormal_moments,
     })
 }
 
@@ -202,16 +192,24 @@ fn last_saved_model(run: &RunDir, config: &Recipe, device: &Device) -> Result<(N
     Ok((model, epoch))
 }
 
-/// The fused Adam with the moments saved in `state` (counted as they are
-/// read where `counted` is given).
-fn saved_optimizer(state: &Path, counted: Option<Arc<MomentCount>>) -> Result<ModuleOptimizer> {
-    let adam = CountingAdam {
-        adam: FusedAdam::new(1e-8, None),
-        counted,
-    };
-    ModuleOptimizer::from(adam)
+/// The trainer's Adam with the moments saved in `state` for `model`.
+fn saved_optimizer(state: &Path, model: &Network) -> Result<Adam> {
+    let adam = Adam::new(1e-8, None);
+    adam.record_keeper(model)
         .load(state)
-        .map_err(|e| anyhow::anyhow!("{}: {e:?}", state.display()))
+        .map_err(|e| anyhow::anyhow!("{}: {e:?}", state.display()))?;
+    Ok(adam)
+}
+
+/// Share of the values of `adam`'s moments that are subnormal.
+fn subnormal_moments(adam: &Adam) -> f64 {
+    let values = adam.moment_values();
+    let total: usize = values.iter().map(Vec::len).sum();
+    let subnormal: usize = values
+        .iter()
+        .map(|v| v.iter().filter(|x| x.is_subnormal()).count())
+        .sum();
+    subnormal as f64 / total.max(1) as f64
 }
 
 /// `steps` batches of `batch` images spread over the whole set (a stride
@@ -253,56 +251,4 @@ fn interleaved_seconds<const N: usize>(
         }
     }
     seconds
-}
-
-/// Subnormal values seen in Adam's moments.
-#[derive(Default)]
-struct MomentCount {
-    subnormal: AtomicUsize,
-    total: AtomicUsize,
-}
-
-impl MomentCount {
-    fn add(&self, values: &[f32]) {
-        let subnormal = values.iter().filter(|v| v.is_subnormal()).count();
-        self.subnormal.fetch_add(subnormal, Ordering::Relaxed);
-        self.total.fetch_add(values.len(), Ordering::Relaxed);
-    }
-
-    fn share(&self) -> f64 {
-        let total = self.total.load(Ordering::Relaxed).max(1);
-        self.subnormal.load(Ordering::Relaxed) as f64 / total as f64
-    }
-}
-
-/// The trainer's Adam, counting the subnormal values of the moments it is
-/// handed when asked to.
-#[derive(Clone)]
-struct CountingAdam {
-    adam: FusedAdam,
-    counted: Option<Arc<MomentCount>>,
-}
-
-impl Optimizer for CountingAdam {
-    type State<const D: usize> = AdamState<D>;
-
-    fn step<const D: usize>(
-        &self,
-        lr: LearningRate,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Tensor<D>, Option<Self::State<D>>) {
-        if let (Some(counted), Some(state)) = (&self.counted, &state) {
-            for moment in [&state.momentum.moment_1, &state.momentum.moment_2] {
-                let values = moment.clone().into_data().try_to_vec::<f32>();
-                counted.add(&values.unwrap_or_default());
-            }
-        }
-        self.adam.step(lr, tensor, grad, state)
-    }
-
-    fn to_device<const D: usize>(state: Self::State<D>, device: &Device) -> Self::State<D> {
-        FusedAdam::to_device(state, device)
-    }
 }

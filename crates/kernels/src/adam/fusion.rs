@@ -1,6 +1,6 @@
-//! Adam's update of many parameter tensors in one GPU launch (or one per
-//! group that fits the adapter's limit on buffers per kernel), where one
-//! kernel per tensor costs a launch each.
+//! The GPU's Adam over a list of tensors, through Burn's fusion and
+//! dispatch layers (one launch, or one per group that fits the adapter's
+//! limit on buffers per kernel).
 //!
 //! Burn's `#[backend_extension]` macro takes tensors, options of tensors
 //! and structs of them, but not a list of tensors (an argument of type
@@ -16,7 +16,7 @@ use burn::backend::fusion::{Fusion, FusionBackend, FusionRuntime};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, BackendTensor, Cube, Dispatch, DispatchTensor, DispatchTensorKind};
 
-use crate::AdamStep;
+use super::{AdamState, AdamStep, AdamUpdate};
 
 /// Adam over a list of parameter tensors at once, on a GPU.
 pub trait FastAdam: Backend {
@@ -122,18 +122,14 @@ fn cube_tensor(tensor: DispatchTensor) -> FloatTensor<Cube> {
     }
 }
 
-/// A parameter tensor's Adam update as Burn dispatches it, of any rank:
-/// `[param, grad, moment_1, moment_2]` in, `[param, moment_1, moment_2]` out.
-pub(crate) type Update = [FloatTensor<Dispatch>; 4];
-pub(crate) type Updated = [FloatTensor<Dispatch>; 3];
-
 /// One Adam update of each tensor of `updates` on a GPU, all with one
 /// `step`, in one launch per group the adapter can bind at once.
-pub(crate) fn adam_steps(updates: Vec<Update>, step: AdamStep) -> Vec<Updated> {
+pub(super) fn batched(updates: Vec<AdamUpdate>, step: AdamStep) -> Vec<AdamState<Dispatch>> {
     let count = updates.len();
     let mut lists: [Vec<_>; 4] = Default::default();
     for update in updates {
-        for (list, tensor) in lists.iter_mut().zip(update) {
+        let tensors = [update.param, update.grad, update.moment_1, update.moment_2];
+        for (list, tensor) in lists.iter_mut().zip(tensors) {
             list.push(tensor);
         }
     }
@@ -147,6 +143,10 @@ pub(crate) fn adam_steps(updates: Vec<Update>, step: AdamStep) -> Vec<Updated> {
     p.into_iter()
         .zip(m1)
         .zip(m2)
-        .map(|((p, m1), m2)| [p, m1, m2])
+        .map(|((param, moment_1), moment_2)| AdamState {
+            param,
+            moment_1,
+            moment_2,
+        })
         .collect()
 }

@@ -1,0 +1,124 @@
+//! Adam's update of many parameter tensors in one call: on a GPU one kernel
+//! launch for all of them (`cube/adam.rs`, through [`fusion`]), on the flex
+//! device one pass over each tensor's values (`flex/adam.rs`), elsewhere
+//! Burn's operations (`stock.rs`), each the formula and order of Burn's
+//! `Adam`, so the numbers are Burn's.
+
+mod fusion;
+
+pub use fusion::FastAdam;
+
+use burn::backend::{Backend, Dispatch, DispatchDevice, ExtensionType, tensor::FloatTensor};
+use burn::backend::{DispatchTensor, TensorMetadata};
+use burn::tensor::Device;
+
+use crate::{FastLayers, accelerated, stock};
+
+/// The numbers of one Adam update. Per value, with `g` the gradient plus
+/// `weight_decay * param`:
+///
+/// ```text
+/// m' = beta_1 * m + (1 - beta_1) * g
+/// v' = beta_2 * v + (1 - beta_2) * g^2
+/// param' = param - learning_rate * moment_scale * m' / (sqrt(v') + epsilon)
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamStep {
+    pub beta_1: f32,
+    pub beta_2: f32,
+    /// `sqrt(1 - beta_2^t) / (1 - beta_1^t)` at step `t` (from 1): the bias
+    /// corrections of both moments.
+    pub moment_scale: f32,
+    /// Adam's epsilon times `sqrt(1 - beta_2^t)`.
+    pub epsilon: f32,
+    pub learning_rate: f32,
+    /// The L2 penalty added to the gradient, if any.
+    pub weight_decay: Option<f32>,
+}
+
+impl AdamStep {
+    /// Step `t` (from 1) of Adam with these hyper-parameters, with the bias
+    /// corrections worked out in `f32`, as Burn's `Adam` does.
+    pub fn new(
+        [beta_1, beta_2, epsilon]: [f32; 3],
+        t: i32,
+        learning_rate: f64,
+        weight_decay: Option<f32>,
+    ) -> Self {
+        let correction_2 = (1.0 - beta_2.powi(t)).sqrt();
+        AdamStep {
+            beta_1,
+            beta_2,
+            moment_scale: correction_2 / (1.0 - beta_1.powi(t)),
+            epsilon: epsilon * correction_2,
+            learning_rate: learning_rate as f32,
+            weight_decay,
+        }
+    }
+}
+
+/// One parameter tensor's Adam update, its tensors of any rank as Burn
+/// dispatches them.
+#[derive(Clone, Debug)]
+pub struct AdamUpdate {
+    pub param: DispatchTensor,
+    pub grad: DispatchTensor,
+    pub moment_1: DispatchTensor,
+    pub moment_2: DispatchTensor,
+    pub step: AdamStep,
+}
+
+/// A parameter tensor with Adam's first and second moments of its gradient:
+/// what an update gives back (and, per backend, what the one-tensor kernel
+/// of [`FastLayers`] takes).
+#[derive(ExtensionType, Clone, Debug)]
+#[extension_type(fusion)]
+pub struct AdamState<B: Backend> {
+    pub param: FloatTensor<B>,
+    pub moment_1: FloatTensor<B>,
+    pub moment_2: FloatTensor<B>,
+}
+
+/// Adam's update of every tensor of `updates`, the results in their order.
+/// On a GPU, one launch per run of consecutive tensors at the same step (a
+/// module's tensors normally share one: one launch, or one per group of
+/// tensors the adapter binds at once), where one launch per tensor would
+/// cost a launch's overhead each.
+pub fn adam_steps(updates: Vec<AdamUpdate>) -> Vec<AdamState<Dispatch>> {
+    let mut results = Vec::with_capacity(updates.len());
+    let mut updates = updates.into_iter().peekable();
+    while let Some(first) = updates.next() {
+        let step = first.step;
+        let mut group = vec![first];
+        while let Some(update) = updates.next_if(|u| u.step == step) {
+            group.push(update);
+        }
+        match matches!(group[0].param.device(), DispatchDevice::Cube(_)) {
+            true => results.extend(fusion::batched(group, step)),
+            false => results.extend(group.into_iter().map(one_step)),
+        }
+    }
+    results
+}
+
+/// One tensor's update: by the flex kernel where it takes the tensor, else
+/// by Burn's operations.
+fn one_step(update: AdamUpdate) -> AdamState<Dispatch> {
+    let AdamUpdate {
+        param,
+        grad,
+        moment_1,
+        moment_2,
+        step,
+    } = update;
+    let fused = accelerated(&Device::new(grad.device()), grad.dtype());
+    let state = AdamState {
+        param,
+        moment_1,
+        moment_2,
+    };
+    match fused {
+        true => Dispatch::adam_step_fast(state, grad, step),
+        false => stock::adam_step::<Dispatch>(state, grad, step),
+    }
+}
