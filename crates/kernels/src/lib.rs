@@ -16,8 +16,9 @@
 //! BatchNorm as two fused passes forward and two backward, and, while at it,
 //! BatchNorm + ReLU and a residual block's join
 //! `relu(BN(x) + BN'(skip))` in the same passes, `relu(a + b)`,
-//! non-overlapping average pooling, and Adam's update in one pass; each layer
-//! with its own `Autodiff` backward.
+//! and non-overlapping average pooling; each layer with its own `Autodiff`
+//! backward. Adam's update of a list of tensors, one pass over each tensor
+//! on the CPU, is the third trait, [`FastAdam`] (`adam/`).
 //!
 //! One file per layer holds its public function, which takes Burn tensors
 //! and picks the kernel on the flex device (f32, ungrouped convolutions) or
@@ -34,7 +35,7 @@
 //! BatchNorm, with its ReLU and the residual join, forward and backward
 //! (convolutions stay Burn's own, autotuned ones), the loss with its
 //! accuracy count ([`FastLoss`]), and the Adam update of every parameter
-//! tensor at once ([`FastAdam`], behind [`adam_steps`]). Three traits,
+//! tensor in one launch ([`FastAdam`], behind [`adam_steps`]). Three traits,
 //! one per kind of work: [`FastLayers`] (below), [`FastLoss`],
 //! [`FastAdam`]. [`prepare_gpu_runtime`] and [`wgpu_device`] set up the GPU
 //! they run on; [`launches`] counts the kernels a step launches.
@@ -206,17 +207,6 @@ pub trait FastLayers: Backend {
         kernel: [usize; 2],
     ) -> FloatTensor<Self> {
         stock::avg_pool2d_tiled_backward::<Self>(x, output_grad, kernel)
-    }
-
-    /// One Adam update of one parameter tensor, as Burn's `Adam` computes
-    /// it: the new parameter and first and second moments.
-    #[fusion(meta = |state, _grad, _step| state.clone())]
-    fn adam_step_fast(
-        #[extension_type] state: AdamState<Self>,
-        grad: FloatTensor<Self>,
-        step: AdamStep,
-    ) -> AdamState<Self> {
-        stock::adam_step::<Self>(state, grad, step)
     }
 }
 

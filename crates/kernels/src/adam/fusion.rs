@@ -1,6 +1,7 @@
-//! The GPU's Adam over a list of tensors, through Burn's fusion and
-//! dispatch layers (one launch, or one per group that fits the adapter's
-//! limit on buffers per kernel).
+//! [`FastAdam`], Adam over a list of tensors, through Burn's dispatch
+//! layer (to the GPU, the flex device, or Burn's operations elsewhere) and
+//! its fusion layer (recorded on the GPU's stream, then one launch, or one
+//! per group that fits the adapter's limit on buffers per kernel).
 //!
 //! Burn's `#[backend_extension]` macro takes tensors, options of tensors
 //! and structs of them, but not a list of tensors (an argument of type
@@ -9,6 +10,7 @@
 //! dispatch to the GPU backend and the fused (recorded) form of
 //! [`FastAdam`] are written out here.
 
+use burn::backend::flex::{Flex, FlexTensor};
 use burn::backend::fusion::custom::{
     CustomOpIr, HandleContainer, OperationFn, OperationIr, StreamId, TensorIr,
 };
@@ -18,7 +20,7 @@ use burn::backend::{Backend, BackendTensor, Cube, Dispatch, DispatchTensor, Disp
 
 use super::{AdamState, AdamStep, AdamUpdate};
 
-/// Adam over a list of parameter tensors at once, on a GPU.
+/// Adam over a list of parameter tensors (of one device) at once.
 pub trait FastAdam: Backend {
     /// The new values of `params`, then their new first moments, then their
     /// new second moments (`3 * params.len()` tensors), for one `step` of
@@ -87,6 +89,8 @@ impl<B: FusionBackend + FastAdam> FastAdam for Fusion<B> {
     }
 }
 
+/// To the backend the list is on (the GPU's or flex's kernel), or Burn's
+/// operations on any other.
 impl FastAdam for Dispatch {
     fn adam_steps_fast(
         params: Vec<DispatchTensor>,
@@ -95,36 +99,83 @@ impl FastAdam for Dispatch {
         moment_2: Vec<DispatchTensor>,
         step: AdamStep,
     ) -> Vec<DispatchTensor> {
-        let Some(autodiff) = params.first().map(|p| p.autodiff) else {
+        let Some(first) = params.first() else {
             return Vec::new();
         };
-        let [p, g, m1, m2] = [params, grads, moment_1, moment_2]
-            .map(|list| list.into_iter().map(cube_tensor).collect::<Vec<_>>());
-        Cube::adam_steps_fast(p, g, m1, m2, step)
-            .into_iter()
-            .map(|tensor| DispatchTensor {
-                kind: DispatchTensorKind::Cube(BackendTensor::Float(tensor)),
-                autodiff,
-            })
-            .collect()
+        let autodiff = first.autodiff;
+        let on_gpu = matches!(first.kind, DispatchTensorKind::Cube(_));
+        let on_flex = matches!(first.kind, DispatchTensorKind::Flex(_));
+        let lists = [params, grads, moment_1, moment_2];
+        let kinds: Vec<DispatchTensorKind> = if on_gpu {
+            let [p, g, m1, m2] = lists.map(|list| list.into_iter().map(cube_tensor).collect());
+            let results = Cube::adam_steps_fast(p, g, m1, m2, step).into_iter();
+            results
+                .map(|t| DispatchTensorKind::Cube(BackendTensor::Float(t)))
+                .collect()
+        } else if on_flex {
+            let [p, g, m1, m2] = lists.map(|list| list.into_iter().map(flex_tensor).collect());
+            let results = Flex::adam_steps_fast(p, g, m1, m2, step).into_iter();
+            results
+                .map(|t| DispatchTensorKind::Flex(BackendTensor::Float(t)))
+                .collect()
+        } else {
+            return stock_steps(lists, step);
+        };
+        let tensor = |kind| DispatchTensor { kind, autodiff };
+        kinds.into_iter().map(tensor).collect()
     }
+}
+
+/// Burn's operations, tensor by tensor (a backend without a kernel).
+fn stock_steps(lists: [Vec<DispatchTensor>; 4], step: AdamStep) -> Vec<DispatchTensor> {
+    let [params, grads, moment_1, moment_2] = lists;
+    let updates = params
+        .into_iter()
+        .zip(grads)
+        .zip(moment_1.into_iter().zip(moment_2));
+    let mut results: [Vec<DispatchTensor>; 3] = Default::default();
+    for ((param, grad), (moment_1, moment_2)) in updates {
+        let state = AdamState {
+            param,
+            moment_1,
+            moment_2,
+        };
+        let state = crate::stock::adam_step::<Dispatch>(state, grad, step);
+        let tensors = [state.param, state.moment_1, state.moment_2];
+        for (list, tensor) in results.iter_mut().zip(tensors) {
+            list.push(tensor);
+        }
+    }
+    results.into_iter().flatten().collect()
 }
 
 /// The GPU tensor behind `tensor`.
 ///
 /// # Panics
 ///
-/// If `tensor` is on another backend: callers check the device first.
+/// If `tensor` is on another backend: a list is on one device.
 fn cube_tensor(tensor: DispatchTensor) -> FloatTensor<Cube> {
     match tensor.kind {
         DispatchTensorKind::Cube(tensor) => tensor.float(),
-        _ => panic!("adam_steps_fast: every tensor must be on a GPU (cube) device"),
+        _ => panic!("adam_steps_fast: a list's tensors are all on one (GPU) device"),
     }
 }
 
-/// One Adam update of each tensor of `updates` on a GPU, all with one
-/// `step`, in one launch per group the adapter can bind at once.
-pub(super) fn batched(updates: Vec<AdamUpdate>, step: AdamStep) -> Vec<AdamState<Dispatch>> {
+/// The flex tensor behind `tensor`.
+///
+/// # Panics
+///
+/// If `tensor` is on another backend: a list is on one device.
+fn flex_tensor(tensor: DispatchTensor) -> FlexTensor {
+    match tensor.kind {
+        DispatchTensorKind::Flex(tensor) => tensor.float(),
+        _ => panic!("adam_steps_fast: a list's tensors are all on one (flex) device"),
+    }
+}
+
+/// One Adam update of each tensor of `updates` (all on one device), all
+/// with one `step`, in one [`FastAdam`] call.
+pub(super) fn adam_steps_of(updates: Vec<AdamUpdate>, step: AdamStep) -> Vec<AdamState<Dispatch>> {
     let count = updates.len();
     let mut lists: [Vec<_>; 4] = Default::default();
     for update in updates {

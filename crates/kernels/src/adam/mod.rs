@@ -1,18 +1,15 @@
-//! Adam's update of many parameter tensors in one call: on a GPU one kernel
-//! launch for all of them (`cube/adam.rs`, through [`fusion`]), on the flex
-//! device one pass over each tensor's values (`flex/adam.rs`), elsewhere
-//! Burn's operations (`stock.rs`), each the formula and order of Burn's
-//! `Adam`, so the numbers are Burn's.
+//! Adam's update of many parameter tensors in one call ([`adam_steps`]),
+//! through one trait, [`FastAdam`]: on a GPU one kernel launch for all of
+//! them (`cube/adam.rs`, recorded by Burn's fusion in `fusion.rs`), on the
+//! flex device one pass over each tensor's values (`flex/adam.rs`),
+//! elsewhere Burn's operations (`stock.rs`); each with the formula and
+//! order of Burn's `Adam`, so the numbers are Burn's.
 
 mod fusion;
 
 pub use fusion::FastAdam;
 
-use burn::backend::{Backend, Dispatch, DispatchDevice, ExtensionType, tensor::FloatTensor};
-use burn::backend::{DispatchTensor, TensorMetadata};
-use burn::tensor::Device;
-
-use crate::{FastLayers, accelerated, stock};
+use burn::backend::{Backend, Dispatch, DispatchTensor, TensorMetadata, tensor::FloatTensor};
 
 /// The numbers of one Adam update. Per value, with `g` the gradient plus
 /// `weight_decay * param`:
@@ -69,56 +66,28 @@ pub struct AdamUpdate {
 }
 
 /// A parameter tensor with Adam's first and second moments of its gradient:
-/// what an update gives back (and, per backend, what the one-tensor kernel
-/// of [`FastLayers`] takes).
-#[derive(ExtensionType, Clone, Debug)]
-#[extension_type(fusion)]
+/// what an update gives back.
+#[derive(Clone, Debug)]
 pub struct AdamState<B: Backend> {
     pub param: FloatTensor<B>,
     pub moment_1: FloatTensor<B>,
     pub moment_2: FloatTensor<B>,
 }
 
-/// Adam's update of every tensor of `updates`, the results in their order.
-/// On a GPU, one launch per run of consecutive tensors at the same step (a
-/// module's tensors normally share one: one launch, or one per group of
-/// tensors the adapter binds at once), where one launch per tensor would
-/// cost a launch's overhead each.
+/// Adam's update of every tensor of `updates`, the results in their order:
+/// one [`FastAdam`] call per run of consecutive tensors at the same step on
+/// the same device (normally all of a module's tensors: one call; on a GPU,
+/// one launch, or one per group of tensors the adapter binds at once).
 pub fn adam_steps(updates: Vec<AdamUpdate>) -> Vec<AdamState<Dispatch>> {
     let mut results = Vec::with_capacity(updates.len());
     let mut updates = updates.into_iter().peekable();
     while let Some(first) = updates.next() {
-        let step = first.step;
+        let (step, device) = (first.step, first.param.device());
         let mut group = vec![first];
-        while let Some(update) = updates.next_if(|u| u.step == step) {
+        while let Some(update) = updates.next_if(|u| u.step == step && u.param.device() == device) {
             group.push(update);
         }
-        match matches!(group[0].param.device(), DispatchDevice::Cube(_)) {
-            true => results.extend(fusion::batched(group, step)),
-            false => results.extend(group.into_iter().map(one_step)),
-        }
+        results.extend(fusion::adam_steps_of(group, step));
     }
     results
-}
-
-/// One tensor's update: by the flex kernel where it takes the tensor, else
-/// by Burn's operations.
-fn one_step(update: AdamUpdate) -> AdamState<Dispatch> {
-    let AdamUpdate {
-        param,
-        grad,
-        moment_1,
-        moment_2,
-        step,
-    } = update;
-    let fused = accelerated(&Device::new(grad.device()), grad.dtype());
-    let state = AdamState {
-        param,
-        moment_1,
-        moment_2,
-    };
-    match fused {
-        true => Dispatch::adam_step_fast(state, grad, step),
-        false => stock::adam_step::<Dispatch>(state, grad, step),
-    }
 }

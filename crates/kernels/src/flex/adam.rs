@@ -1,4 +1,4 @@
-//! Adam's update, value by value, in one pass.
+//! Adam's update, value by value, in one pass over each tensor.
 
 use std::mem::MaybeUninit;
 
@@ -9,9 +9,40 @@ use burn::tensor::DType;
 use super::parallel::{ELEMENTWISE_CHUNK, par_fill_n};
 use super::simd::widest;
 use super::storage::{contiguous, tensor, values};
-use crate::{AdamState, AdamStep, stock};
+use crate::{AdamState, AdamStep, FastAdam, stock};
 
-pub(super) fn step(state: AdamState<Flex>, grad: FlexTensor, step: AdamStep) -> AdamState<Flex> {
+/// On the CPU a tensor's update is one pass over its values, spread over
+/// the cores; the tensors of a list go one after the other.
+impl FastAdam for Flex {
+    fn adam_steps_fast(
+        params: Vec<FlexTensor>,
+        grads: Vec<FlexTensor>,
+        moment_1: Vec<FlexTensor>,
+        moment_2: Vec<FlexTensor>,
+        adam: AdamStep,
+    ) -> Vec<FlexTensor> {
+        let updates = params
+            .into_iter()
+            .zip(grads)
+            .zip(moment_1.into_iter().zip(moment_2));
+        let mut lists: [Vec<FlexTensor>; 3] = Default::default();
+        for ((param, grad), (moment_1, moment_2)) in updates {
+            let state = AdamState {
+                param,
+                moment_1,
+                moment_2,
+            };
+            let state = step(state, grad, adam);
+            let tensors = [state.param, state.moment_1, state.moment_2];
+            for (list, tensor) in lists.iter_mut().zip(tensors) {
+                list.push(tensor);
+            }
+        }
+        lists.into_iter().flatten().collect()
+    }
+}
+
+fn step(state: AdamState<Flex>, grad: FlexTensor, step: AdamStep) -> AdamState<Flex> {
     let shape = state.param.shape();
     let tensors = [&state.param, &grad, &state.moment_1, &state.moment_2];
     let fits = tensors

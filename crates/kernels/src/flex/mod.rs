@@ -22,8 +22,8 @@ mod storage;
 use burn::backend::flex::{Flex, FlexTensor};
 
 use crate::{
-    AdamState, AdamStep, ConvGrads, ConvParamGrads, ConvPrimitive, Epilogue, FastLayers, JoinGrads,
-    JoinOutput, JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive, StatsPrimitive,
+    ConvGrads, ConvParamGrads, ConvPrimitive, Epilogue, FastLayers, JoinGrads, JoinOutput,
+    JoinPrimitive, JoinStats, NormGrads, NormOutput, NormPrimitive, StatsPrimitive,
 };
 
 impl FastLayers for Flex {
@@ -101,9 +101,5 @@ impl FastLayers for Flex {
         kernel: [usize; 2],
     ) -> FlexTensor {
         pool::backward(x, output_grad, kernel)
-    }
-
-    fn adam_step_fast(state: AdamState<Self>, grad: FlexTensor, step: AdamStep) -> AdamState<Self> {
-        adam::step(state, grad, step)
     }
 }

@@ -23,7 +23,7 @@ impl Adam {
     ///
     /// Burn's `ModuleOptimizer` learns a parameter only from a step or a
     /// record, so it is made from a record of Adam's state before the first
-    /// step (time 0, zero moments) for each parameter of `module`.
+    /// step (time 0, zero moments) for each trainable parameter of `module`.
     pub fn record_keeper<M: Module>(&self, module: &M) -> ModuleOptimizer {
         // A `ModuleOptimizer` is built from a per-tensor `Optimizer`; the
         // keeper, which reaches this Adam, is the group of every parameter,
@@ -124,7 +124,7 @@ fn burn_state<const D: usize>(moments: &ParamMoments) -> AdamState<D> {
 }
 
 /// The record of Burn's `Adam` before its first step over `module`: time 0
-/// and zero moments for every parameter, written by Burn's own
+/// and zero moments for every trainable parameter, written by Burn's own
 /// `ModuleOptimizer` (so it has that record's layout).
 fn first_record<M: Module>(module: &M) -> OptimizerRecord {
     let mut zeros = ZeroGradients(GradientsParams::new());
@@ -134,12 +134,16 @@ fn first_record<M: Module>(module: &M) -> OptimizerRecord {
     optim.to_record()
 }
 
-/// A zero gradient for each parameter.
+/// A zero gradient for each trainable parameter (not for buffers such as
+/// BatchNorm's running statistics, which no optimizer steps).
 struct ZeroGradients(GradientsParams);
 
 impl ModuleVisitor for ZeroGradients {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.0.register(param.id, param.val().inner().zeros_like());
+        let value = param.val();
+        if value.is_require_grad() {
+            self.0.register(param.id, value.inner().zeros_like());
+        }
     }
 }
 
