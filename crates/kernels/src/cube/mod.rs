@@ -32,8 +32,6 @@ use crate::{
     NormPrimitive, StatsPrimitive, stock,
 };
 
-// Adam's update on the GPU is `FastAdam`'s, over all tensors at once
-// (`cube/adam.rs`): the one-tensor `adam_step_fast` is not used there.
 impl FastLayers for CubeBackend {
     fn batch_norm_fast(norm: NormPrimitive<Self>, activation: Epilogue) -> NormOutput<Self> {
         if !norm::fits(&[&norm]) {
