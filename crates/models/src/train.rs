@@ -6,7 +6,7 @@
 
 use burn::module::{Devices, Module, ModuleMapper, ModuleVisitor};
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
-use burn::optim::{GradientsParams, ModuleOptimizer, MultiGradientsParams};
+use burn::optim::{GradAdaptor, GradientsParams, ModuleOptimizer, MultiGradientsParams};
 use burn::prelude::*;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use dataset::Hanzi12Batch;
@@ -112,6 +112,22 @@ impl Trainee {
         Trainee { network, adam }
     }
 
+    /// One optimizer step with `grads`: the Adam's, over all parameters at
+    /// once, or without one `burn_step` (the Learner's `ModuleOptimizer`).
+    fn stepped<G: Into<GradAdaptor> + Send>(
+        self,
+        lr: ModuleLearningRate,
+        grads: G,
+        burn_step: impl FnOnce(Network, ModuleLearningRate, G) -> Network,
+    ) -> Self {
+        let Trainee { network, adam } = self;
+        let network = match &adam {
+            Some(adam) => on_its_compute_thread(network, |network| adam.step(&lr, network, grads)),
+            None => burn_step(network, lr, grads),
+        };
+        Trainee { network, adam }
+    }
+
     /// The same trainee with `change` made to its network.
     fn changed(self, change: impl FnOnce(Network) -> Network) -> Self {
         Trainee {
@@ -135,12 +151,9 @@ impl TrainStep for Trainee {
         lr: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Self {
-        let Trainee { network, adam } = self;
-        let network = match &adam {
-            Some(adam) => on_its_compute_thread(network, |network| adam.step(&lr, network, grads)),
-            None => network.optimize(optim, lr, grads),
-        };
-        Trainee { network, adam }
+        self.stepped(lr, grads, |network, lr, grads| {
+            network.optimize(optim, lr, grads)
+        })
     }
 
     fn optimize_multi(
@@ -149,12 +162,9 @@ impl TrainStep for Trainee {
         lr: ModuleLearningRate,
         grads: MultiGradientsParams,
     ) -> Self {
-        let Trainee { network, adam } = self;
-        let network = match &adam {
-            Some(adam) => on_its_compute_thread(network, |network| adam.step(&lr, network, grads)),
-            None => network.optimize_multi(optim, lr, grads),
-        };
-        Trainee { network, adam }
+        self.stepped(lr, grads, |network, lr, grads| {
+            network.optimize_multi(optim, lr, grads)
+        })
     }
 }
 

@@ -18,7 +18,7 @@ use burn::backend::fusion::{Fusion, FusionBackend, FusionRuntime};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, BackendTensor, Cube, Dispatch, DispatchTensor, DispatchTensorKind};
 
-use super::{AdamState, AdamStep, AdamUpdate};
+use super::{AdamState, AdamStep, AdamUpdate, as_lists, per_tensor};
 
 /// Adam over a list of parameter tensors (of one device) at once.
 pub trait FastAdam: Backend {
@@ -128,25 +128,19 @@ impl FastAdam for Dispatch {
 
 /// Burn's operations, tensor by tensor (a backend without a kernel).
 fn stock_steps(lists: [Vec<DispatchTensor>; 4], step: AdamStep) -> Vec<DispatchTensor> {
-    let [params, grads, moment_1, moment_2] = lists;
-    let updates = params
-        .into_iter()
-        .zip(grads)
-        .zip(moment_1.into_iter().zip(moment_2));
-    let mut results: [Vec<DispatchTensor>; 3] = Default::default();
-    for ((param, grad), (moment_1, moment_2)) in updates {
-        let state = AdamState {
-            param,
-            moment_1,
-            moment_2,
-        };
-        let state = crate::stock::adam_step::<Dispatch>(state, grad, step);
-        let tensors = [state.param, state.moment_1, state.moment_2];
-        for (list, tensor) in results.iter_mut().zip(tensors) {
-            list.push(tensor);
-        }
-    }
-    results.into_iter().flatten().collect()
+    as_lists(
+        per_tensor(lists)
+            .into_iter()
+            .map(|[param, grad, moment_1, moment_2]| {
+                let state = AdamState {
+                    param,
+                    moment_1,
+                    moment_2,
+                };
+                let state = crate::stock::adam_step::<Dispatch>(state, grad, step);
+                [state.param, state.moment_1, state.moment_2]
+            }),
+    )
 }
 
 /// The GPU tensor behind `tensor`.

@@ -91,3 +91,24 @@ pub fn adam_steps(updates: Vec<AdamUpdate>) -> Vec<AdamState<Dispatch>> {
     }
     results
 }
+
+/// The four lists of a [`FastAdam`] call as one `[param, grad, moment_1,
+/// moment_2]` per tensor.
+pub(crate) fn per_tensor<T>([params, grads, moment_1, moment_2]: [Vec<T>; 4]) -> Vec<[T; 4]> {
+    let moments = moment_1.into_iter().zip(moment_2);
+    let tensors = params.into_iter().zip(grads).zip(moments);
+    tensors.map(|((p, g), (m1, m2))| [p, g, m1, m2]).collect()
+}
+
+/// Each tensor's `[param, moment_1, moment_2]` as a [`FastAdam`] call
+/// returns them: every new value, then every first moment, then every
+/// second moment.
+pub(crate) fn as_lists<T>(results: impl IntoIterator<Item = [T; 3]>) -> Vec<T> {
+    let mut lists: [Vec<T>; 3] = Default::default();
+    for result in results {
+        for (list, tensor) in lists.iter_mut().zip(result) {
+            list.push(tensor);
+        }
+    }
+    lists.into_iter().flatten().collect()
+}

@@ -9,6 +9,7 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 use super::{elementwise_count, empty};
+use crate::adam::{as_lists, per_tensor};
 use crate::{AdamState, AdamStep, FastAdam};
 
 /// Where logical value `index` (row-major) of `t` sits, whatever its strides.
@@ -167,23 +168,12 @@ impl FastAdam for CubeBackend {
         moment_2: Vec<FloatTensor<Self>>,
         step: AdamStep,
     ) -> Vec<FloatTensor<Self>> {
-        let updates: Vec<[CubeTensor; 4]> = params
-            .into_iter()
-            .zip(grads)
-            .zip(moment_1.into_iter().zip(moment_2))
-            .map(|((p, g), (m1, m2))| [p, g, m1, m2])
-            .collect();
+        let updates = per_tensor([params, grads, moment_1, moment_2]);
         let results: Vec<[CubeTensor; 3]> = match updates.iter().all(|u| fits(&u.each_ref())) {
             true => adam(updates, step),
             false => updates.into_iter().map(|u| stock_step(u, step)).collect(),
         };
-        let mut lists: [Vec<CubeTensor>; 3] = Default::default();
-        for result in results {
-            for (list, tensor) in lists.iter_mut().zip(result) {
-                list.push(tensor);
-            }
-        }
-        lists.into_iter().flatten().collect()
+        as_lists(results)
     }
 }
 

@@ -9,6 +9,7 @@ use burn::tensor::DType;
 use super::parallel::{ELEMENTWISE_CHUNK, par_fill_n};
 use super::simd::widest;
 use super::storage::{contiguous, tensor, values};
+use crate::adam::{as_lists, per_tensor};
 use crate::{AdamState, AdamStep, FastAdam, stock};
 
 /// On the CPU a tensor's update is one pass over its values, spread over
@@ -21,24 +22,20 @@ impl FastAdam for Flex {
         moment_2: Vec<FlexTensor>,
         adam: AdamStep,
     ) -> Vec<FlexTensor> {
-        let updates = params
-            .into_iter()
-            .zip(grads)
-            .zip(moment_1.into_iter().zip(moment_2));
-        let mut lists: [Vec<FlexTensor>; 3] = Default::default();
-        for ((param, grad), (moment_1, moment_2)) in updates {
-            let state = AdamState {
-                param,
-                moment_1,
-                moment_2,
-            };
-            let state = step(state, grad, adam);
-            let tensors = [state.param, state.moment_1, state.moment_2];
-            for (list, tensor) in lists.iter_mut().zip(tensors) {
-                list.push(tensor);
-            }
-        }
-        lists.into_iter().flatten().collect()
+        let updates = per_tensor([params, grads, moment_1, moment_2]);
+        as_lists(
+            updates
+                .into_iter()
+                .map(|[param, grad, moment_1, moment_2]| {
+                    let state = AdamState {
+                        param,
+                        moment_1,
+                        moment_2,
+                    };
+                    let state = step(state, grad, adam);
+                    [state.param, state.moment_1, state.moment_2]
+                }),
+        )
     }
 }
 
