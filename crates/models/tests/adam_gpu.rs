@@ -9,7 +9,8 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use models::{Adam, ModelConfig, ModelOptions, Network};
 
-/// A gradient for each parameter: a fixed pattern of its shape.
+/// A gradient for each trainable parameter (as training has): a fixed
+/// pattern of its shape.
 struct PatternGrads {
     grads: GradientsParams,
     tensors: usize,
@@ -18,6 +19,9 @@ struct PatternGrads {
 impl ModuleVisitor for PatternGrads {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let value = param.val();
+        if !value.is_require_grad() {
+            return;
+        }
         let shape = value.shape();
         let values: Vec<f32> = (0..shape.num_elements())
             .map(|i| ((i * 37 + self.tensors * 11) % 23) as f32 / 23.0 - 0.5)
