@@ -25,12 +25,12 @@ impl Adam {
     /// record, so it is made from a record of Adam's state before the first
     /// step (time 0, zero moments) for each trainable parameter of `module`.
     pub fn record_keeper<M: Module>(&self, module: &M) -> ModuleOptimizer {
+        // Loading that record sets each parameter's moments: those this
+        // Adam already has are put back after it.
+        let kept = self.moments.lock().clone();
         // A `ModuleOptimizer` is built from a per-tensor `Optimizer`; the
         // keeper, which reaches this Adam, is the group of every parameter,
         // so that first optimizer is never asked for anything.
-        // Loading that record sets each parameter's moments; those this
-        // Adam already has are kept.
-        let kept = self.moments.lock().clone();
         let keeper = SgdConfig::new()
             .init()
             .with_group(ParamGroup::all(), Keeper { adam: self.clone() }, None)
@@ -65,15 +65,13 @@ impl DynOptimizer for Keeper {
             .expect("the Adam record keeper knows every parameter of the module it was made for")
             .downcast_ref::<Slot>();
         let mut moments = self.adam.moments.lock();
-        let (time, update) = with_rank!(rank, D => {
+        let value = with_rank!(rank, D => {
             let [value, grad] = [tensor, grad].map(Tensor::<D>::from_bridge);
-            self.adam.update_of(&moments, id, value, grad, lr)
+            let (time, update) = self.adam.update_of(&moments, id, value, grad, lr);
+            let result = kernels::adam_steps(vec![update]).remove(0);
+            let value = super::keep(&mut moments, id, time, result);
+            Tensor::<D>::from_dispatch(value).into_bridge()
         }, panic!("a parameter of rank {rank}: Adam's record keeper takes ranks 1 to 6"));
-        let [result] = <[_; 1]>::try_from(kernels::adam_steps(vec![update]))
-            .unwrap_or_else(|_| unreachable!("one result for one update"));
-        let value = super::keep(&mut moments, id, time, result);
-        let value =
-            with_rank!(rank, D => Tensor::<D>::from_dispatch(value).into_bridge(), unreachable!());
         (value, state)
     }
 
