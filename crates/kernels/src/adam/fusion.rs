@@ -18,7 +18,7 @@ use burn::backend::fusion::{Fusion, FusionBackend, FusionRuntime};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, BackendTensor, Cube, Dispatch, DispatchTensor, DispatchTensorKind};
 
-use super::{AdamState, AdamStep, AdamUpdate, as_lists, per_tensor};
+use super::{AdamState, AdamStep, AdamUpdate, each_tensor, per_tensor, transposed};
 
 /// Adam over a list of parameter tensors (of one device) at once.
 pub trait FastAdam: Backend {
@@ -128,19 +128,9 @@ impl FastAdam for Dispatch {
 
 /// Burn's operations, tensor by tensor (a backend without a kernel).
 fn stock_steps(lists: [Vec<DispatchTensor>; 4], step: AdamStep) -> Vec<DispatchTensor> {
-    as_lists(
-        per_tensor(lists)
-            .into_iter()
-            .map(|[param, grad, moment_1, moment_2]| {
-                let state = AdamState {
-                    param,
-                    moment_1,
-                    moment_2,
-                };
-                let state = crate::stock::adam_step::<Dispatch>(state, grad, step);
-                [state.param, state.moment_1, state.moment_2]
-            }),
-    )
+    each_tensor::<Dispatch>(lists, |state, grad| {
+        crate::stock::adam_step::<Dispatch>(state, grad, step)
+    })
 }
 
 /// The GPU tensor behind `tensor`.
@@ -171,24 +161,15 @@ fn flex_tensor(tensor: DispatchTensor) -> FlexTensor {
 /// with one `step`, in one [`FastAdam`] call.
 pub(super) fn adam_steps_of(updates: Vec<AdamUpdate>, step: AdamStep) -> Vec<AdamState<Dispatch>> {
     let count = updates.len();
-    let mut lists: [Vec<_>; 4] = Default::default();
-    for update in updates {
-        let tensors = [update.param, update.grad, update.moment_1, update.moment_2];
-        for (list, tensor) in lists.iter_mut().zip(tensors) {
-            list.push(tensor);
-        }
-    }
-    let [p, g, m1, m2] = lists;
+    let tensors = updates
+        .into_iter()
+        .map(|u| [u.param, u.grad, u.moment_1, u.moment_2]);
+    let [p, g, m1, m2] = transposed(tensors);
     let mut results = Dispatch::adam_steps_fast(p, g, m1, m2, step).into_iter();
-    let mut new: [Vec<_>; 3] = Default::default();
-    for list in new.iter_mut() {
-        list.extend(results.by_ref().take(count));
-    }
-    let [p, m1, m2] = new;
-    p.into_iter()
-        .zip(m1)
-        .zip(m2)
-        .map(|((param, moment_1), moment_2)| AdamState {
+    let lists: [Vec<_>; 3] = std::array::from_fn(|_| results.by_ref().take(count).collect());
+    let states = per_tensor(lists).into_iter();
+    states
+        .map(|[param, moment_1, moment_2]| AdamState {
             param,
             moment_1,
             moment_2,

@@ -92,23 +92,45 @@ pub fn adam_steps(updates: Vec<AdamUpdate>) -> Vec<AdamState<Dispatch>> {
     results
 }
 
-/// The four lists of a [`FastAdam`] call as one `[param, grad, moment_1,
-/// moment_2]` per tensor.
-pub(crate) fn per_tensor<T>([params, grads, moment_1, moment_2]: [Vec<T>; 4]) -> Vec<[T; 4]> {
-    let moments = moment_1.into_iter().zip(moment_2);
-    let tensors = params.into_iter().zip(grads).zip(moments);
-    tensors.map(|((p, g), (m1, m2))| [p, g, m1, m2]).collect()
+/// Each tensor's `[param, grad, moment_1, moment_2]` of the four lists of
+/// a [`FastAdam`] call updated by `update`, the results as the call returns
+/// them: every new value, then every first moment, then every second
+/// moment.
+pub(crate) fn each_tensor<B: Backend>(
+    lists: [Vec<FloatTensor<B>>; 4],
+    mut update: impl FnMut(AdamState<B>, FloatTensor<B>) -> AdamState<B>,
+) -> Vec<FloatTensor<B>> {
+    let results = per_tensor(lists)
+        .into_iter()
+        .map(|[param, grad, moment_1, moment_2]| {
+            let state = AdamState {
+                param,
+                moment_1,
+                moment_2,
+            };
+            let state = update(state, grad);
+            [state.param, state.moment_1, state.moment_2]
+        });
+    transposed(results).into_iter().flatten().collect()
 }
 
-/// Each tensor's `[param, moment_1, moment_2]` as a [`FastAdam`] call
-/// returns them: every new value, then every first moment, then every
-/// second moment.
-pub(crate) fn as_lists<T>(results: impl IntoIterator<Item = [T; 3]>) -> Vec<T> {
-    let mut lists: [Vec<T>; 3] = Default::default();
-    for result in results {
-        for (list, tensor) in lists.iter_mut().zip(result) {
-            list.push(tensor);
+/// `N` lists of one length as one `[T; N]` per position.
+pub(crate) fn per_tensor<T, const N: usize>(lists: [Vec<T>; N]) -> Vec<[T; N]> {
+    let count = lists.first().map_or(0, Vec::len);
+    let mut lists = lists.map(Vec::into_iter);
+    let next = |list: &mut std::vec::IntoIter<T>| list.next().expect("lists of one length");
+    (0..count).map(|_| lists.each_mut().map(next)).collect()
+}
+
+/// One `[T; N]` per position as `N` lists: the inverse of [`per_tensor`].
+pub(crate) fn transposed<T, const N: usize>(
+    items: impl IntoIterator<Item = [T; N]>,
+) -> [Vec<T>; N] {
+    let mut lists: [Vec<T>; N] = std::array::from_fn(|_| Vec::new());
+    for item in items {
+        for (list, value) in lists.iter_mut().zip(item) {
+            list.push(value);
         }
     }
-    lists.into_iter().flatten().collect()
+    lists
 }

@@ -9,8 +9,8 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 
 use super::{elementwise_count, empty};
-use crate::adam::{as_lists, per_tensor};
-use crate::{AdamState, AdamStep, FastAdam};
+use crate::adam::{each_tensor, per_tensor, transposed};
+use crate::{AdamStep, FastAdam};
 
 /// Where logical value `index` (row-major) of `t` sits, whatever its strides.
 #[cube]
@@ -155,11 +155,6 @@ fn coefficients(step: AdamStep) -> CoefficientsLaunch {
     )
 }
 
-/// Whether the kernel takes these tensors: f32 throughout.
-fn fits(tensors: &[&CubeTensor]) -> bool {
-    tensors.iter().all(|t| super::f32_input(t))
-}
-
 impl FastAdam for CubeBackend {
     fn adam_steps_fast(
         params: Vec<FloatTensor<Self>>,
@@ -168,25 +163,14 @@ impl FastAdam for CubeBackend {
         moment_2: Vec<FloatTensor<Self>>,
         step: AdamStep,
     ) -> Vec<FloatTensor<Self>> {
-        let updates = per_tensor([params, grads, moment_1, moment_2]);
-        let results: Vec<[CubeTensor; 3]> = match updates.iter().all(|u| fits(&u.each_ref())) {
-            true => adam(updates, step),
-            false => updates.into_iter().map(|u| stock_step(u, step)).collect(),
-        };
-        as_lists(results)
+        let lists = [params, grads, moment_1, moment_2];
+        // The kernel takes f32 throughout; any other dtype, Burn's operations.
+        if !lists.iter().flatten().all(super::f32_input) {
+            return each_tensor::<Self>(lists, |state, grad| {
+                crate::stock::adam_step::<Self>(state, grad, step)
+            });
+        }
+        let results = adam(per_tensor(lists), step);
+        transposed(results).into_iter().flatten().collect()
     }
-}
-
-/// One update by Burn's operations (a dtype the kernel does not take).
-fn stock_step(
-    [param, grad, moment_1, moment_2]: [CubeTensor; 4],
-    step: AdamStep,
-) -> [CubeTensor; 3] {
-    let state = AdamState {
-        param,
-        moment_1,
-        moment_2,
-    };
-    let state = crate::stock::adam_step::<CubeBackend>(state, grad, step);
-    [state.param, state.moment_1, state.moment_2]
 }

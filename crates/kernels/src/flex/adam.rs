@@ -9,7 +9,7 @@ use burn::tensor::DType;
 use super::parallel::{ELEMENTWISE_CHUNK, par_fill_n};
 use super::simd::widest;
 use super::storage::{contiguous, tensor, values};
-use crate::adam::{as_lists, per_tensor};
+use crate::adam::each_tensor;
 use crate::{AdamState, AdamStep, FastAdam, stock};
 
 /// On the CPU a tensor's update is one pass over its values, spread over
@@ -22,20 +22,8 @@ impl FastAdam for Flex {
         moment_2: Vec<FlexTensor>,
         adam: AdamStep,
     ) -> Vec<FlexTensor> {
-        let updates = per_tensor([params, grads, moment_1, moment_2]);
-        as_lists(
-            updates
-                .into_iter()
-                .map(|[param, grad, moment_1, moment_2]| {
-                    let state = AdamState {
-                        param,
-                        moment_1,
-                        moment_2,
-                    };
-                    let state = step(state, grad, adam);
-                    [state.param, state.moment_1, state.moment_2]
-                }),
-        )
+        let lists = [params, grads, moment_1, moment_2];
+        each_tensor::<Flex>(lists, |state, grad| step(state, grad, adam))
     }
 }
 
